@@ -1,0 +1,209 @@
+"""One benchmark run: start the engines, load the events, measure everything, clean up.
+
+Measurements of one kind are repeated and interleaved with the others (raw, per
+event, sink ceiling, end to end, then again), so a burst of load on a shared machine
+spreads over all figures instead of spoiling one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import signal
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from consumer.bench import graph
+from consumer.bench.ceiling import sink_ceiling_eps, sink_records
+from consumer.bench.endtoend import AgeRecordingSink, consume, e2e_eps
+from consumer.bench.events import keyed_events
+from consumer.bench.latency import percentile, start_publisher
+from consumer.bench.load import create_topic, load_topic
+from consumer.bench.memory import drain_backlog
+from consumer.bench.per_event import per_event_eps
+from consumer.bench.raw import raw_eps
+from consumer.bench.report import Figures
+from consumer.bench.services import broker, empty_tables, falkordb, scratch_database, server_url
+from consumer.config import load_settings
+from consumer.logging import configure_logging
+from consumer.pipeline import SinkPipeline
+from consumer.settings import LogSettings, Settings
+from sinks.postgres import PostgresSink
+from sinks.postgres.engine import create_engine
+from sinks.postgres.settings import PostgresSettings
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to measure and how much of it."""
+
+    events: int = 100_000
+    repeat: int = 3
+    backlog: int = 1_000_000
+    skip_graph: bool = False
+    per_event_sample: int = 3_000
+    latency_seconds: float = 15.0
+    seed: int = 42
+    partitions: int = 3
+    postgres_url: str | None = None
+
+
+def _on_topic(settings: Settings, bootstrap: str, topic: str) -> Settings:
+    """Settings for one measurement: its own topic and fresh consumer groups."""
+    kafka = settings.kafka.model_copy(
+        update={
+            "bootstrap_servers": bootstrap,
+            "topic": topic,
+            "group_id_prefix": f"bench-{uuid.uuid4().hex[:8]}",
+        }
+    )
+    return settings.model_copy(update={"kafka": kafka})
+
+
+async def run_bench(options: BenchOptions, progress: Progress) -> Figures:
+    """Measure every figure in one run and return them."""
+    server = server_url(options.postgres_url)
+    base = load_settings()
+    configure_logging(LogSettings(level="WARNING", format=base.log.format))
+    _cancel_on_sigterm()
+    figures = Figures(events=options.events, repeat=options.repeat, seed=options.seed)
+    with contextlib.ExitStack() as engines:
+        bootstrap = engines.enter_context(broker())
+        graph_uri = None if options.skip_graph else engines.enter_context(falkordb())
+        async with scratch_database(server) as postgres:
+            bench = _Bench(options, base, bootstrap, postgres, graph_uri, figures, progress)
+            try:
+                await bench.throughput()
+                await bench.latency()
+                await bench.memory()
+            finally:
+                await bench.close()
+    return figures
+
+
+def _cancel_on_sigterm() -> None:
+    """SIGTERM cancels the run like Ctrl-C does, so the engines are stopped and the
+    scratch database is dropped on the way out."""
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+
+class _Bench:
+    def __init__(
+        self,
+        options: BenchOptions,
+        base: Settings,
+        bootstrap: str,
+        postgres: PostgresSettings,
+        graph_uri: str | None,
+        figures: Figures,
+        progress: Progress,
+    ) -> None:
+        self.options = options
+        self.base = base
+        self.bootstrap = bootstrap
+        self.postgres = postgres
+        self.graph_uri = graph_uri
+        self.figures = figures
+        self.progress = progress
+        self.engine = create_engine(postgres)
+
+    def _settings(self, topic: str) -> Settings:
+        return _on_topic(self.base, self.bootstrap, topic)
+
+    async def throughput(self) -> None:
+        o, figures = self.options, self.figures
+        topic = f"bench-{uuid.uuid4().hex[:8]}"
+        self.progress(f"generating and loading {o.events:,} events into {topic}")
+        keyed = list(keyed_events(o.events, o.seed))
+        await load_topic(self.bootstrap, topic, keyed, o.partitions)
+        records = sink_records((value for _, value in keyed), topic)
+        del keyed
+        sample = [r.event for r in records[: o.per_event_sample]]
+        gc.freeze()  # the loaded events are long-lived: keep them out of every collection
+        settings = self._settings(topic)
+        batch = settings.kafka.max_batch_records
+        for round_ in range(1, o.repeat + 1):
+            self.progress(f"round {round_}/{o.repeat}: raw ceiling")
+            raw = await raw_eps(settings.kafka, o.partitions, o.events, settings.max_message_bytes)
+            figures.add("raw_eps", raw)
+            self.progress(f"round {round_}/{o.repeat}: per-event way ({len(sample):,} events)")
+            await empty_tables(self.engine)
+            figures.add("per_event_eps", await per_event_eps(self.engine, sample))
+            self.progress(f"round {round_}/{o.repeat}: sink ceiling")
+            await empty_tables(self.engine)
+            sink = PostgresSink(self.postgres)
+            try:
+                await sink.start()
+                figures.add("sink_ceiling_eps", await sink_ceiling_eps(sink, records, batch))
+            finally:
+                await sink.close()
+            self.progress(f"round {round_}/{o.repeat}: end to end into PostgreSQL")
+            await empty_tables(self.engine)
+            eps = await e2e_eps(self._settings(topic), [PostgresSink(self.postgres)], o.events)
+            figures.add("e2e_postgres_eps", eps)
+            if self.graph_uri is not None:
+                await graph.measure(self, topic, records, round_)
+
+    async def latency(self) -> None:
+        o, figures = self.options, self.figures
+        top = figures.median("e2e_postgres_eps")
+        if not top or o.latency_seconds <= 0:
+            return
+        rate = top / 2
+        count = max(1, int(rate * o.latency_seconds))
+        topic = f"bench-latency-{uuid.uuid4().hex[:8]}"
+        self.progress(f"event age at write: {rate:,.0f} events/s for {o.latency_seconds:.0f}s")
+        await create_topic(self.bootstrap, topic, o.partitions)
+        await empty_tables(self.engine)
+        sink = AgeRecordingSink(PostgresSink(self.postgres))
+        publisher = None
+
+        def finished(pipeline: SinkPipeline) -> bool:
+            nonlocal publisher
+            if publisher is None and pipeline.status.joined:
+                publisher = start_publisher(self.bootstrap, topic, o.partitions, rate, count)
+            return len(sink.ages) >= count
+
+        try:
+            await consume(self._settings(topic), [sink], finished)
+        finally:
+            if publisher is not None:
+                publisher.join(30)
+        figures.offered_load_eps = rate
+        figures.p50_event_age_s = percentile(sink.ages, 0.50)
+        figures.p99_event_age_s = percentile(sink.ages, 0.99)
+
+    async def memory(self) -> None:
+        o, figures = self.options, self.figures
+        if o.backlog <= 0:
+            return
+        topic = f"bench-backlog-{uuid.uuid4().hex[:8]}"
+        self.progress(f"loading a backlog of {o.backlog:,} events into {topic}")
+        await load_topic(self.bootstrap, topic, keyed_events(o.backlog, o.seed + 1), o.partitions)
+        await empty_tables(self.engine)
+        self.progress("draining the backlog with `runledger run`, sampling its memory")
+        env = {
+            "RUNLEDGER_SINKS": "postgres",
+            "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap,
+            "RUNLEDGER_KAFKA__TOPIC": topic,
+            "RUNLEDGER_KAFKA__GROUP_ID_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+            "RUNLEDGER_POSTGRES__URL": self.postgres.url.get_secret_value(),
+        }
+        result = await drain_backlog(env, o.backlog, timeout=max(600.0, o.backlog / 500))
+        figures.peak_rss_mb = result.peak_rss_mb
+        figures.backlog_events = o.backlog
+        figures.backlog_handled = result.handled
+        figures.backlog_drain_eps = result.handled / result.seconds
+        if result.handled < o.backlog:
+            figures.notes.append(
+                f"the backlog was not drained in time ({result.handled:,} of {o.backlog:,})"
+            )
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,5 @@
+"""``python -m consumer.cli`` is the same as the ``runledger`` command."""
+
+from consumer.cli.app import main
+
+main()

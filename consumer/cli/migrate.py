@@ -1,0 +1,34 @@
+"""``runledger migrate``: bring the relational sink's schema up to date."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from consumer.config import load
+from sinks.postgres.engine import create_engine
+from sinks.postgres.migrate import pending_revisions, upgrade
+from sinks.postgres.settings import PostgresSettings
+
+
+def migrate() -> None:
+    """Apply the PostgreSQL (or SQLite) schema migrations; safe to run repeatedly.
+
+    Reads RUNLEDGER_POSTGRES__URL, RUNLEDGER_POSTGRES__USER and RUNLEDGER_POSTGRES__PASSWORD.
+    Use a user that owns the schema; the consumers need data rights only.
+    """
+    settings = load(PostgresSettings)
+    typer.echo(f"migrating {settings.display_url()}")
+    applied = asyncio.run(_migrate(settings))
+    typer.echo(f"applied {', '.join(applied)}" if applied else "schema already current")
+
+
+async def _migrate(settings: PostgresSettings) -> list[str]:
+    engine = create_engine(settings)
+    try:
+        before = await pending_revisions(engine)
+        await upgrade(engine)
+        return list(reversed(before))
+    finally:
+        await engine.dispose()

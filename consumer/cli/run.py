@@ -1,0 +1,47 @@
+"""``runledger run``: consume the topic into the configured sinks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import structlog
+import typer
+
+from consumer.config import build_sinks, load_settings
+from consumer.logging import configure_logging, masked_settings
+from consumer.metrics import Metrics, package_version
+from consumer.runner import run_sinks
+
+log = structlog.get_logger("runledger")
+
+
+def run(
+    sink: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sink",
+            help="Run only this sink (repeatable); default: RUNLEDGER_SINKS.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Consume the topic into the sinks, one consumer group per sink, until SIGTERM.
+
+    Reads RUNLEDGER_SINKS, RUNLEDGER_KAFKA__*, RUNLEDGER_DEAD_LETTER__*, RUNLEDGER_RETRY__*,
+    RUNLEDGER_METRICS__*, RUNLEDGER_LOG__* and each sink's own settings
+    (RUNLEDGER_POSTGRES__*, RUNLEDGER_GRAPH__*).
+    """
+    settings = load_settings(**({"sinks": sink} if sink else {}))
+    configure_logging(settings.log)
+    sinks = build_sinks(settings.sinks)
+    log.info(
+        "starting",
+        version=package_version(),
+        dead_letter_topic=settings.dead_letter_topic,
+        settings=masked_settings(settings),  # the effective configuration, secrets masked
+    )
+    try:
+        asyncio.run(run_sinks(settings, sinks, Metrics()))
+    except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+        raise typer.Exit(130) from None

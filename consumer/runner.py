@@ -1,0 +1,187 @@
+"""Run one pipeline per configured sink in this process, and stop them cleanly.
+
+Each sink gets its own consumer (its own group, offsets and lag) and its own task, so
+a slow or failing sink never holds another back. SIGTERM/SIGINT ask every pipeline
+to finish its batch in flight and commit; after ``shutdown_timeout_seconds`` (keep it
+below Kubernetes' termination grace period) whatever is left is cancelled
+uncommitted, which at-least-once delivery and idempotent sinks make safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from tenacity import AsyncRetrying, retry_if_exception_type
+
+from consumer.backoff import backoff
+from consumer.dead_letters import KafkaDeadLetterQueue
+from consumer.health import Health, monitoring
+from consumer.http import serving
+from consumer.kafka import connection_options, consumer_options, producer_options
+from consumer.metrics import Metrics
+from consumer.pipeline import PipelineOptions, SinkPipeline
+from consumer.settings import Settings
+from sinks.base import Sink
+
+log = structlog.get_logger("runledger.runner")
+
+
+@dataclass
+class RunningPipeline:
+    """A pipeline with the clients it owns."""
+
+    pipeline: SinkPipeline
+    consumer: AIOKafkaConsumer
+    producer: AIOKafkaProducer
+
+
+def pipeline_options(settings: Settings) -> PipelineOptions:
+    return PipelineOptions(
+        topic=settings.kafka.topic,
+        max_batch_records=settings.kafka.max_batch_records,
+        poll_timeout_ms=settings.kafka.poll_timeout_ms,
+        max_message_bytes=settings.max_message_bytes,
+        tolerate_errors=settings.dead_letter.tolerance == "all",
+        retry=settings.retry,
+    )
+
+
+async def ensure_topics(settings: Settings, topics: Sequence[str], partitions: int = 1) -> None:
+    """Create topics that do not exist yet (the dead-letter topic, typically)."""
+    admin = AIOKafkaAdminClient(**connection_options(settings.kafka))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+            log.info("created topics", topics=[t.name for t in missing])
+    finally:
+        await admin.close()
+
+
+async def _with_broker_retries(settings: Settings, what: str, action: object) -> None:
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(KafkaError),
+        wait=backoff(settings.retry),
+        before_sleep=lambda s: log.warning(
+            "broker unreachable, retrying",
+            action=what,
+            attempt=s.attempt_number,
+            error=str(s.outcome.exception()) if s.outcome else None,
+        ),
+    ):
+        with attempt:
+            assert callable(action)
+            await action()
+
+
+@contextlib.asynccontextmanager
+async def open_pipeline(
+    settings: Settings, sink: Sink, metrics: Metrics
+) -> AsyncIterator[RunningPipeline]:
+    """Start the clients of one sink's pipeline and close them all on exit."""
+    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, sink.name))
+    # A dead letter is as large as the record it carries, which may be over our own limit.
+    max_request = max(settings.max_message_bytes, settings.kafka.max_partition_fetch_bytes)
+    producer = AIOKafkaProducer(
+        **producer_options(settings.kafka), max_request_size=max_request + 64 * 1024
+    )
+    pipeline = SinkPipeline(
+        sink=sink,
+        consumer=consumer,
+        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, sink.name),
+        metrics=metrics,
+        options=pipeline_options(settings),
+    )
+    try:
+        await _with_broker_retries(settings, "starting the producer", producer.start)
+        await _with_broker_retries(settings, "starting the consumer", consumer.start)
+        consumer.subscribe([settings.kafka.topic], listener=pipeline)
+        yield RunningPipeline(pipeline, consumer, producer)
+    finally:
+        for close in (consumer.stop, producer.stop, sink.close):  # consumer first: leaves group
+            await _close_bounded(close, settings.shutdown_timeout_seconds, sink.name)
+
+
+async def _close_bounded(close: Callable[[], Awaitable[None]], timeout: float, sink: str) -> None:
+    """Close a client within ``timeout``: with the broker gone, leaving the group could wait
+    for request timeouts. aiokafka's consumer may also re-raise the cancellation of its own
+    retrying fetch tasks from ``stop()``: that is not ours, so it is only logged."""
+    try:
+        await asyncio.wait_for(close(), timeout)
+    except (TimeoutError, KafkaError) as error:
+        log.warning("client did not close cleanly", sink=sink, error=repr(error))
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("client did not close cleanly", sink=sink, error="cancelled inside the client")
+
+
+async def run_sinks(
+    settings: Settings,
+    sinks: Sequence[Sink],
+    metrics: Metrics,
+    stopping: asyncio.Event | None = None,
+) -> None:
+    """Run a pipeline per sink until SIGTERM/SIGINT, ``stopping`` is set, or one fails.
+
+    The metrics and health endpoint is up first (alive while the broker is awaited) and
+    goes last; each pipeline's sink probe and lag sampler run while it runs.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        health = Health()
+        await stack.enter_async_context(serving(settings.metrics, metrics.registry, health))
+        await _with_broker_retries(
+            settings,
+            "creating topics",
+            lambda: ensure_topics(settings, [settings.dead_letter_topic]),
+        )
+        running = [
+            await stack.enter_async_context(open_pipeline(settings, s, metrics)) for s in sinks
+        ]
+        for r in running:
+            await stack.enter_async_context(monitoring(r.pipeline, metrics, health))
+        await supervise(
+            [r.pipeline for r in running],
+            settings.shutdown_timeout_seconds,
+            stopping or asyncio.Event(),
+        )
+
+
+async def supervise(
+    pipelines: Sequence[SinkPipeline], shutdown_timeout: float, stopping: asyncio.Event
+) -> None:
+    """Run the pipelines; stop all when a signal arrives, ``stopping`` is set or one fails."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    tasks = [asyncio.create_task(p.run(), name=f"pipeline-{p.sink.name}") for p in pipelines]
+    stop_waiter = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait([*tasks, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
+        log.info("stopping pipelines", timeout_seconds=shutdown_timeout)
+        for pipeline in pipelines:
+            pipeline.stop()
+        _, late = await asyncio.wait(tasks, timeout=shutdown_timeout)
+        for task in late:
+            log.warning("pipeline did not stop in time; abandoning its batch", task=task.get_name())
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        stop_waiter.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,300 @@
+"""Pydantic models of the runledger message contract, schema_version 1.
+
+These models are the single source of truth: the consumer validates with them and the
+JSON Schemas that producers in other languages validate against are generated from them
+(``contracts.schema_files``). Hence every field carries a ``description`` written for a
+producer, and model docstrings end up in those schemas too.
+"""
+
+from datetime import datetime
+from typing import Annotated, Final, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    TypeAdapter,
+)
+
+__all__ = [
+    "EVENT_ADAPTER",
+    "EVENT_TYPES",
+    "INT64_MAX",
+    "MAX_ATTRIBUTES_BYTES",
+    "SCHEMA_VERSION",
+    "Event",
+    "EventBase",
+    "EventType",
+    "QualityCheck",
+    "RunFinalStatus",
+    "RunFinalized",
+    "RunStart",
+    "TaskResult",
+    "TaskResultStatus",
+    "TaskStart",
+    "TokenUsage",
+]
+
+SCHEMA_VERSION: Final = 1
+"""The contract major this build reads and writes (``schema_version`` is ``Literal[1]``)."""
+
+MAX_ATTRIBUTES_BYTES: Final = 16 * 1024
+"""Upper bound of ``attributes`` as compact UTF-8 JSON; keeps free-form data from
+bloating every run row and graph node it is copied to."""
+
+EventType = Literal["run-start", "task-start", "task-result", "run-finalized"]
+TaskResultStatus = Literal["success", "failure", "cancelled", "skipped", "waiting"]
+RunFinalStatus = Literal["completed", "failed", "cancelled", "partial"]
+
+EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
+"""Every event type of schema_version 1, in contract order (used in error messages)."""
+
+INT64_MAX: Final = 2**63 - 1
+"""Every integer is bounded to int64: PostgreSQL BIGINT and Neo4j integers hold no more,
+and an overflow should be a clear decode error, not a sink failure."""
+
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Attempt = Annotated[int, Field(ge=1, le=INT64_MAX)]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+"""Run, task and plan ids: non-empty, since they become primary keys and graph ids."""
+
+
+def _require_timestamp_text(value: object) -> object:
+    """Refuse epoch numbers and digit strings before pydantic reads them as UTC.
+
+    pydantic accepts ``1763134573`` (and ``"1763134573"``) as a datetime, guessing seconds
+    or milliseconds; the contract demands an RFC 3339 string with an explicit offset, and
+    a guessed clock would silently corrupt ordering. A date-shaped string (``YYYY-``) is
+    passed on; pydantic then parses it and ``AwareDatetime`` rejects a missing offset.
+    """
+    if isinstance(value, datetime) or (isinstance(value, str) and value[4:5] == "-"):
+        return value
+    raise ValueError(
+        "must be an RFC 3339 timestamp string with an offset, e.g. 2025-11-14T15:36:13.643Z"
+    )
+
+
+RFC3339_PATTERN: Final = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+"""RFC 3339 ``date-time`` as a regex, published in the JSON Schema next to
+``format: date-time`` because many validators do not check formats by default; this way a
+producer's own validation already refuses a timestamp without offset."""
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_require_timestamp_text),
+    Field(json_schema_extra={"pattern": RFC3339_PATTERN}),
+]
+
+_ATTRIBUTES_JSON: Final[TypeAdapter[dict[str, JsonValue]]] = TypeAdapter(dict[str, JsonValue])
+
+
+def _bound_attributes(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """Enforce ``MAX_ATTRIBUTES_BYTES`` on the compact JSON encoding of ``attributes``."""
+    size = len(_ATTRIBUTES_JSON.dump_json(value))
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise ValueError(
+            f"encodes to {size} bytes of compact JSON, over the limit of "
+            f"{MAX_ATTRIBUTES_BYTES} (16 KiB)"
+        )
+    return value
+
+
+Attributes = Annotated[dict[str, JsonValue], AfterValidator(_bound_attributes)]
+
+
+class _ContractModel(BaseModel):
+    """Configuration shared by every model of the contract.
+
+    Unknown fields are kept (``extra="allow"``) so a producer on a newer minor revision
+    is not dead-lettered. Models are frozen because an event is a fact: sinks derive
+    state from the set of events and must not alter one in passing. The config is
+    written inline here (not in a shared variable) so the pydantic mypy plugin sees it.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        frozen=True,
+        # NaN/Infinity are not JSON and PostgreSQL JSONB would refuse them later.
+        allow_inf_nan=False,
+        # Payloads may hold prompts and outputs; keep them out of ValidationError text.
+        hide_input_in_errors=True,
+    )
+
+
+class TokenUsage(_ContractModel):
+    """LLM tokens spent by one task attempt; failed attempts report what they cost too."""
+
+    input: Count = Field(default=0, description="Prompt (input) tokens consumed.")
+    output: Count = Field(default=0, description="Completion (output) tokens produced.")
+
+
+class QualityCheck(_ContractModel):
+    """Verdict of the quality-control reviewer on one task attempt."""
+
+    passed: bool | None = Field(
+        default=None, description="Whether the attempt passed quality control; null if unknown."
+    )
+    score: float | None = Field(
+        default=None, ge=0, le=100, description="Quality score from 0 to 100 inclusive."
+    )
+    feedback: str | None = Field(default=None, description="Free-text reviewer feedback.")
+    issues: list[str] = Field(default=[], description="Problems the reviewer found.")
+    required_fixes: list[str] = Field(
+        default=[], description="Changes the reviewer requires before the task may pass."
+    )
+
+
+class EventBase(_ContractModel):
+    """Envelope carried by every runledger message, whatever its type."""
+
+    schema_version: Literal[1] = Field(
+        description=(
+            "Major version of this contract, always 1 here. A consumer rejects a higher "
+            "major to its dead-letter topic instead of guessing."
+        )
+    )
+    event_id: EventId = Field(
+        description=(
+            "Unique id of this event (1..128 characters) and its idempotency key: a "
+            "re-sent event must reuse it, a different event must not."
+        )
+    )
+    type: EventType = Field(description="Event type; selects the type-specific fields.")
+    run_id: Identifier = Field(
+        description=(
+            "Run this event belongs to (1..256 characters), e.g. `exec-1763134573643`. "
+            "Producers should also use it as the Kafka record key."
+        )
+    )
+    occurred_at: Timestamp = Field(
+        description=(
+            "When it happened, on the producer's clock: an RFC 3339 timestamp with an "
+            "offset, e.g. `2025-11-14T15:36:13.643Z`. Timestamps without offset are rejected."
+        )
+    )
+    producer: str | None = Field(
+        default=None, description="Name of the emitting service, for diagnostics."
+    )
+    attributes: Attributes | None = Field(
+        default=None,
+        description=(
+            "Free-form JSON object stored with the event, at most 16 KiB as compact "
+            "UTF-8 JSON. Kept as-is; never used for routing."
+        ),
+    )
+
+
+class RunStart(EventBase):
+    """A run began. Optional: a run is also created by the first event that names it."""
+
+    type: Literal["run-start"] = Field(description="Always `run-start`.")
+    plan_id: Identifier | None = Field(
+        default=None, description="Plan this run executes (1..256 characters)."
+    )
+    parent_run_id: Identifier | None = Field(
+        default=None, description="Run that spawned this one, for sub-runs."
+    )
+    root_run_id: Identifier | None = Field(
+        default=None, description="Top-level run of the tree this run belongs to."
+    )
+    title: str | None = Field(default=None, description="Human-readable run title.")
+    owner: str | None = Field(default=None, description="User or team the run belongs to.")
+    total_tasks: Count | None = Field(
+        default=None,
+        description="Number of tasks the plan declares; the ledger counts more if it sees more.",
+    )
+
+
+class TaskStart(EventBase):
+    """An attempt of a task began; the task counts as running until a result arrives."""
+
+    type: Literal["task-start"] = Field(description="Always `task-start`.")
+    task_id: Identifier = Field(description="Task id, unique within the run (1..256 characters).")
+    attempt: Attempt = Field(
+        default=1,
+        description="1-based attempt number; a retry of the same task sends 2, 3, ...",
+    )
+    title: str | None = Field(default=None, description="Human-readable task title.")
+    agent_role: str | None = Field(default=None, description="Role of the agent doing the task.")
+    qc_role: str | None = Field(
+        default=None, description="Role of the quality-control reviewer of the task."
+    )
+    prompt: str | None = Field(default=None, description="Prompt given to the agent.")
+    depends_on: list[Identifier] = Field(
+        default=[], description="Ids of the tasks of this run that this task depends on."
+    )
+    plan_id: Identifier | None = Field(
+        default=None,
+        description="Plan of the run, for producers that send no `run-start`.",
+    )
+    total_tasks: Count | None = Field(
+        default=None,
+        description="Declared task count of the run, for producers that send no `run-start`.",
+    )
+    parent_run_id: Identifier | None = Field(
+        default=None,
+        description="Parent run, for producers that send no `run-start`.",
+    )
+
+
+class TaskResult(EventBase):
+    """Outcome of one task attempt: terminal, or ``waiting`` (paused on something external)."""
+
+    type: Literal["task-result"] = Field(description="Always `task-result`.")
+    task_id: Identifier = Field(description="Task id, unique within the run (1..256 characters).")
+    attempt: Attempt = Field(
+        default=1, description="1-based attempt number this result belongs to."
+    )
+    status: TaskResultStatus = Field(
+        description=(
+            "Outcome of the attempt. `waiting` is not terminal; any terminal status "
+            "overrides it for the same attempt."
+        )
+    )
+    output: JsonValue = Field(default=None, description="Result produced by the task, any JSON.")
+    error: str | None = Field(default=None, description="Error message, typically on failure.")
+    duration_ms: Count | None = Field(
+        default=None, description="Wall-clock duration of the attempt in milliseconds."
+    )
+    tokens: TokenUsage | None = Field(default=None, description="Tokens consumed by this attempt.")
+    tool_calls: Count | None = Field(
+        default=None, description="Number of tool calls made by this attempt."
+    )
+    qc: QualityCheck | None = Field(
+        default=None, description="Quality-control verdict on this attempt."
+    )
+
+
+class RunFinalized(EventBase):
+    """The run ended; its status is final from then on, whatever arrives later."""
+
+    type: Literal["run-finalized"] = Field(description="Always `run-finalized`.")
+    status: RunFinalStatus | None = Field(
+        default=None,
+        description=(
+            "Final status. When absent: `cancelled` if `cancelled` is true, else `failed` "
+            "if any task's latest attempt failed, else `completed`."
+        ),
+    )
+    cancelled: bool = Field(default=False, description="Whether the run was cancelled.")
+    final_result: JsonValue = Field(default=None, description="Result of the run, any JSON.")
+    error: str | None = Field(default=None, description="Error message if the run failed.")
+
+
+Event = Annotated[
+    RunStart | TaskStart | TaskResult | RunFinalized,
+    Field(discriminator="type"),
+]
+"""Any schema_version 1 message; ``type`` selects the model."""
+
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+"""Validates raw JSON or Python data into the right ``Event`` model in one pass."""

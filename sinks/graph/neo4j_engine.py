@@ -1,0 +1,100 @@
+"""Neo4j through the official async driver: managed write transactions, one per batch.
+
+``execute_write`` retries the transaction function on transient errors (deadlocks,
+leader switches, lost connections) for up to ``transaction_timeout_seconds``; what still
+fails reaches the pipeline, which retries the batch with backoff. The first statement of
+every batch write-locks the batch's Run nodes in ``run_id`` order, so two consumers
+writing the same run serialise instead of computing aggregates from stale reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import neo4j
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+
+from sinks.graph.dialects import NEO4J, Dialect
+from sinks.graph.engine import Plan
+from sinks.graph.settings import GraphSettings
+from sinks.graph.statements import EXISTING_EVENTS, HEALTH, Statement
+
+
+def driver_options(settings: GraphSettings) -> dict[str, Any]:
+    """Keyword arguments of ``AsyncGraphDatabase.driver`` (auth, TLS, timeouts)."""
+    options: dict[str, Any] = {
+        "connection_timeout": settings.connection_timeout_seconds,
+        "max_transaction_retry_time": settings.transaction_timeout_seconds,
+        "user_agent": "runledger",
+    }
+    if settings.user is not None or settings.password is not None:
+        password = settings.password.get_secret_value() if settings.password else ""
+        options["auth"] = neo4j.basic_auth(settings.user or "neo4j", password)
+    if settings.tls or settings.tls_ca_file or settings.tls_client_cert_file:
+        options["encrypted"] = True
+        options["trusted_certificates"] = (
+            neo4j.TrustCustomCAs(str(settings.tls_ca_file))
+            if settings.tls_ca_file
+            else neo4j.TrustSystemCAs()
+        )
+    if settings.tls_client_cert_file and settings.tls_client_key_file:
+        options["client_certificate"] = neo4j.ClientCertificate(
+            str(settings.tls_client_cert_file), str(settings.tls_client_key_file)
+        )
+    return options
+
+
+class Neo4jEngine:
+    """One driver for the sink's lifetime, closed by ``close``; one session per call."""
+
+    def __init__(self, settings: GraphSettings) -> None:
+        self._database = settings.database
+        self._timeout = settings.transaction_timeout_seconds
+        self._driver: AsyncDriver = AsyncGraphDatabase.driver(
+            settings.uri, **driver_options(settings)
+        )
+
+    @property
+    def dialect(self) -> Dialect:
+        return NEO4J
+
+    @property
+    def driver(self) -> AsyncDriver:
+        """The shared driver, for tools and tests."""
+        return self._driver
+
+    @property
+    def database(self) -> str | None:
+        return self._database
+
+    async def create_schema(self) -> None:
+        async with self._driver.session(database=self._database) as session:
+            for text in NEO4J.schema_statements():
+                result = await session.run(text)
+                await result.consume()
+
+    async def write_batch(self, event_ids: Sequence[str], plan: Plan) -> frozenset[str]:
+        @neo4j.unit_of_work(timeout=self._timeout)
+        async def work(tx: AsyncManagedTransaction) -> frozenset[str]:
+            result = await tx.run(EXISTING_EVENTS.text, EXISTING_EVENTS.bind({"ids": event_ids}))
+            existing = frozenset(await result.value("id"))
+            for statement, params in plan(existing):
+                await (await tx.run(statement.text, params)).consume()
+            return existing
+
+        async with self._driver.session(database=self._database) as session:
+            return await session.execute_write(work)
+
+    async def read(self, statement: Statement, params: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self._driver.session(
+            database=self._database, default_access_mode=neo4j.READ_ACCESS
+        ) as session:
+            result = await session.run(statement.text, statement.bind(params))
+            return [record.data() async for record in result]
+
+    async def ping(self) -> None:
+        await self.read(HEALTH, {})
+
+    async def close(self) -> None:
+        await self._driver.close()

@@ -1,0 +1,392 @@
+"""Every Cypher statement the graph sink sends, in one registry.
+
+A batch is applied by ``WRITE_ORDER``: merge what the new events say (runs, events, task
+attempts), then derive everything else again from the stored nodes of the runs and tasks
+the batch touched (current task state, failures, dependencies, run aggregates, plan and
+parent links, the event chain). Derived state is never incremented, so any order and any
+repetition of events end in the same graph.
+
+Each merge keeps the winner of a *merge group* (``sinks.state``): a group's properties
+are replaced only when the incoming key beats the stored one (``_beats``).
+
+``registry(dialect)`` lists every statement with its parameters: the sink sends nothing
+that is not in it, and the Neo4j lint test checks all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sinks.graph.dialects import Dialect
+from sinks.graph.rows import ATTEMPT_FIELDS, EVENT_FIELDS, RUN_FIELDS, Packed
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One Cypher statement and the parameters it takes (checked on every call)."""
+
+    name: str
+    text: str
+    params: frozenset[str]
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters for one call; a missing or unexpected name is a bug, not data."""
+        if set(values) != self.params:
+            raise ValueError(f"{self.name}: parameters {sorted(values)} != {sorted(self.params)}")
+        return dict(values)
+
+
+def _statement(name: str, text: str, *params: str) -> Statement:
+    return Statement(name, " ".join(text.split()), frozenset(params))
+
+
+def _beats(new: Packed, old: str, keys: tuple[str, ...], wins: Literal["lowest", "highest"]) -> str:
+    """Cypher: the key of the packed group ``new`` beats the key stored on node ``old``."""
+    op = "<" if wins == "lowest" else ">"
+    first, rest = keys[0], keys[1:]
+    incoming = getattr(new, first)
+    if not rest:
+        return f"{incoming} {op} {old}.{first}"
+    tail = _beats(new, old, rest, wins)
+    return f"({incoming} {op} {old}.{first} OR ({incoming} = {old}.{first} AND {tail}))"
+
+
+def _merge_group(
+    node: str, row: Packed, group: str, keys: tuple[str, ...], wins: Literal["lowest", "highest"]
+) -> str:
+    """Set the group's properties from the row when it has the group and its key wins.
+
+    The group is present on the node when its last key (an event id) is set.
+    """
+    incoming = row.group(group)
+    beats = _beats(incoming, node, keys, wins)
+    return (
+        f"SET {node} += CASE WHEN {incoming.variable} IS NOT NULL AND "
+        f"({node}.{keys[-1]} IS NULL OR {beats}) THEN {incoming.as_map()} ELSE {{}} END"
+    )
+
+
+_RUN = Packed("row", RUN_FIELDS)
+_EVENT = Packed("row", EVENT_FIELDS)
+_ATTEMPT = Packed("row", ATTEMPT_FIELDS)
+_RUN_DECLARATION = _merge_group(
+    "r", _RUN, "declaration", ("declaredRank", "declaredAt", "declaredEventId"), "lowest"
+)
+_RUN_FINALIZATION = _merge_group(
+    "r", _RUN, "finalization", ("endTime", "finalizedEventId"), "highest"
+)
+_ATTEMPT_START = _merge_group("a", _ATTEMPT, "start", ("startTime", "startEventId"), "lowest")
+_ATTEMPT_RESULT = _merge_group(
+    "a", _ATTEMPT, "result", ("resultRank", "resultAt", "resultEventId"), "highest"
+)
+_GENERIC_LABEL = "FOREACH (_ IN CASE WHEN $genericLabel THEN [1] ELSE [] END | SET {node}:Node)"
+
+# Properties of a TaskExecution copied from its current (highest) attempt ...
+CURRENT_ATTEMPT_PROPERTIES = (
+    "attemptNumber", "status", "startTime", "endTime", "duration", "output", "error",
+    "tokensInput", "tokensOutput", "toolCalls", "qcPassed", "qcScore", "qcFeedback", "qcIssues",
+    "qcRequiredFixes",
+)  # fmt: skip
+# ... and from its highest attempt that has started (a retry's start may not be seen yet).
+STARTED_ATTEMPT_PROPERTIES = ("title", "agentRole", "qcRole", "prompt", "dependsOn", "attributes")
+
+
+def _projection(node: str, properties: tuple[str, ...]) -> str:
+    return f"{node} {{{', '.join('.' + p for p in properties)}}}"
+
+
+EXISTING_EVENTS = _statement(
+    "existing_events",
+    "UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN e.id AS id",
+    "ids",
+)
+
+HEALTH = _statement("health", "RETURN 1 AS ok")
+
+MERGE_RUNS = _statement(
+    "merge_runs",
+    f"""
+    UNWIND $runs AS row
+    MERGE (r:Run {{id: {_RUN.id}}})
+    SET r.type = 'orchestration_execution', r.lock = true
+    REMOVE r.lock
+    {_RUN_DECLARATION}
+    {_RUN_FINALIZATION}
+    {_GENERIC_LABEL.format(node="r")}
+    """,
+    "runs",
+    "genericLabel",
+)
+
+MERGE_EVENTS = _statement(
+    "merge_events",
+    f"""
+    UNWIND $events AS row
+    MERGE (e:Event {{id: {_EVENT.id}}})
+    ON CREATE SET {_EVENT.assignments("e", skip=("id",))}
+    """,
+    "events",
+)
+
+MERGE_ATTEMPTS = _statement(
+    "merge_attempts",
+    f"""
+    UNWIND $attempts AS row
+    MATCH (r:Run {{id: {_ATTEMPT.runId}}})
+    MERGE (te:TaskExecution {{id: {_ATTEMPT.taskExecutionId}}})
+    ON CREATE SET te.type = 'task_execution', te.runId = {_ATTEMPT.runId},
+                  te.taskId = {_ATTEMPT.taskId}, te.dependentsPending = true
+    MERGE (r)-[:HAS_TASK_EXECUTION]->(te)
+    MERGE (a:TaskAttempt {{id: {_ATTEMPT.id}}})
+    ON CREATE SET a.runId = {_ATTEMPT.runId}, a.taskId = {_ATTEMPT.taskId},
+                  a.attemptNumber = {_ATTEMPT.attemptNumber}, a.status = 'running',
+                  a.resultRank = 0, a.tokensInput = 0, a.tokensOutput = 0, a.toolCalls = 0
+    MERGE (te)-[:HAS_ATTEMPT]->(a)
+    {_ATTEMPT_START}
+    {_ATTEMPT_RESULT}
+    {_GENERIC_LABEL.format(node="te")}
+    """,
+    "attempts",
+    "genericLabel",
+)
+
+REFRESH_TASKS = _statement(
+    "refresh_tasks",
+    f"""
+    UNWIND $taskExecutionIds AS id
+    MATCH (te:TaskExecution {{id: id}})-[:HAS_ATTEMPT]->(a:TaskAttempt)
+    WITH te, a ORDER BY a.attemptNumber DESC
+    WITH te, collect(a) AS attempts
+    WITH te, attempts[0] AS current,
+         head([x IN attempts WHERE x.startEventId IS NOT NULL]) AS started
+    SET te += {_projection("current", CURRENT_ATTEMPT_PROPERTIES)}
+    SET te += CASE WHEN started IS NULL THEN {{}}
+                   ELSE {_projection("started", STARTED_ATTEMPT_PROPERTIES)} END
+    SET te.tokensTotal = current.tokensInput + current.tokensOutput
+    WITH te, current
+    MATCH (r:Run {{id: te.runId}})
+    FOREACH (_ IN CASE WHEN current.status = 'failure' THEN [1] ELSE [] END |
+             MERGE (r)-[:FAILED_TASK]->(te))
+    WITH r, te, current
+    OPTIONAL MATCH (r)-[f:FAILED_TASK]->(te) WHERE current.status <> 'failure'
+    DELETE f
+    """,
+    "taskExecutionIds",
+)
+
+LINK_DEPENDENCIES = _statement(
+    "link_dependencies",
+    """
+    UNWIND $startedTaskExecutionIds AS id
+    MATCH (te:TaskExecution {id: id})
+    OPTIONAL MATCH (te)-[stale:DEPENDS_ON]->(dep:TaskExecution)
+    WHERE NOT dep.taskId IN coalesce(te.dependsOn, [])
+    DELETE stale
+    WITH DISTINCT te
+    UNWIND coalesce(te.dependsOn, []) AS depId
+    MATCH (dep:TaskExecution {id: te.runId + '-' + depId})
+    MERGE (te)-[:DEPENDS_ON]->(dep)
+    """,
+    "startedTaskExecutionIds",
+)
+
+LINK_DEPENDENTS = _statement(
+    "link_dependents",
+    """
+    UNWIND $taskExecutionIds AS id
+    MATCH (te:TaskExecution {id: id})
+    WHERE te.dependentsPending
+    REMOVE te.dependentsPending
+    WITH te
+    MATCH (:Run {id: te.runId})-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
+    WHERE te.taskId IN coalesce(other.dependsOn, [])
+    MERGE (other)-[:DEPENDS_ON]->(te)
+    """,
+    "taskExecutionIds",
+)
+
+
+def _refresh_runs(dialect: Dialect) -> Statement:
+    duration = f"{dialect.millis('r.endTime')} - {dialect.millis('startTime')}"
+    return _statement(
+        "refresh_runs",
+        f"""
+        UNWIND $runIds AS id
+        MATCH (r:Run {{id: id}})
+        OPTIONAL MATCH (r)-[:HAS_TASK_EXECUTION]->(te:TaskExecution)
+        WITH r, count(te) AS tasks,
+             count(CASE WHEN te.status = 'success' THEN 1 END) AS successful,
+             count(CASE WHEN te.status = 'failure' THEN 1 END) AS failed,
+             count(CASE WHEN te.status = 'running' THEN 1 END) AS running,
+             count(CASE WHEN te.status = 'waiting' THEN 1 END) AS waiting
+        OPTIONAL MATCH (r)-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+        WITH r, tasks, successful, failed, running, waiting,
+             collect(a.tokensInput) AS inputs, collect(a.tokensOutput) AS outputs,
+             collect(a.toolCalls) AS calls, min(a.startTime) AS firstTaskStart
+        WITH r, tasks, successful, failed, running, waiting,
+             reduce(n = 0, x IN inputs | n + x) AS tokensInput,
+             reduce(n = 0, x IN outputs | n + x) AS tokensOutput,
+             reduce(n = 0, x IN calls | n + x) AS toolCalls,
+             CASE WHEN r.declaredRank = 0
+                       AND (firstTaskStart IS NULL OR r.declaredAt < firstTaskStart)
+                  THEN r.declaredAt ELSE firstTaskStart END AS startTime
+        SET r.tasksTotal = CASE WHEN coalesce(r.tasksDeclared, 0) > tasks
+                                THEN r.tasksDeclared ELSE tasks END,
+            r.tasksSuccessful = successful, r.tasksFailed = failed,
+            r.tasksRunning = running, r.tasksWaiting = waiting,
+            r.tokensInput = tokensInput, r.tokensOutput = tokensOutput,
+            r.tokensTotal = tokensInput + tokensOutput, r.toolCalls = toolCalls,
+            r.startTime = startTime,
+            r.duration = CASE WHEN startTime IS NULL OR r.endTime IS NULL THEN null
+                              ELSE {duration} END,
+            r.status = CASE
+                WHEN r.finalizedEventId IS NOT NULL THEN coalesce(r.finalStatus,
+                    CASE WHEN r.cancelled THEN 'cancelled' WHEN failed > 0 THEN 'failed'
+                         ELSE 'completed' END)
+                WHEN failed > 0 THEN 'failed'
+                WHEN waiting > 0 THEN 'waiting'
+                WHEN tasks > 0 THEN 'running'
+                ELSE 'pending' END
+        """,
+        "runIds",
+    )
+
+
+LINK_PLANS = _statement(
+    "link_plans",
+    """
+    UNWIND $runIds AS id
+    MATCH (r:Run {id: id})
+    OPTIONAL MATCH (r)-[old:EXECUTES_PLAN]->(stale:Plan)
+    WHERE r.planId IS NULL OR stale.id <> r.planId
+    DELETE old
+    WITH DISTINCT r
+    WHERE r.planId IS NOT NULL
+    MERGE (p:Plan {id: r.planId})
+    MERGE (r)-[:EXECUTES_PLAN]->(p)
+    """,
+    "runIds",
+)
+
+LINK_PARENTS = _statement(
+    "link_parents",
+    """
+    UNWIND $runIds AS id
+    MATCH (r:Run {id: id})
+    OPTIONAL MATCH (r)-[old:CHILD_OF]->(stale:Run)
+    WHERE r.parentRunId IS NULL OR stale.id <> r.parentRunId
+    DELETE old
+    WITH DISTINCT r
+    OPTIONAL MATCH (parent:Run {id: r.parentRunId})
+    FOREACH (_ IN CASE WHEN parent IS NULL THEN [] ELSE [1] END | MERGE (r)-[:CHILD_OF]->(parent))
+    WITH DISTINCT r
+    OPTIONAL MATCH (child:Run {parentRunId: r.id})
+    FOREACH (_ IN CASE WHEN child IS NULL THEN [] ELSE [1] END | MERGE (child)-[:CHILD_OF]->(r))
+    """,
+    "runIds",
+)
+
+REBUILD_CHAINS = _statement(
+    "rebuild_chains",
+    """
+    UNWIND $runIds AS id
+    MATCH (r:Run {id: id})
+    OPTIONAL MATCH (r)-[s:STARTS_WITH]->(:Event)
+    DELETE s
+    WITH DISTINCT r
+    MATCH (e:Event {runId: r.id})
+    OPTIONAL MATCH (e)-[n:NEXT]->(:Event)
+    DELETE n
+    WITH DISTINCT r, e
+    ORDER BY e.occurredAt, e.id
+    WITH r, collect(e) AS chain
+    WITH r, chain, chain[0] AS first
+    CREATE (r)-[:STARTS_WITH]->(first)
+    WITH chain
+    UNWIND range(0, size(chain) - 2) AS i
+    WITH chain[i] AS earlier, chain[i + 1] AS later
+    CREATE (earlier)-[:NEXT]->(later)
+    """,
+    "runIds",
+)
+
+
+@dataclass(frozen=True)
+class WriteStatements:
+    """The statements of one batch, in the order they must run."""
+
+    merge_runs: Statement
+    merge_events: Statement
+    merge_attempts: Statement
+    refresh_tasks: Statement
+    link_dependencies: Statement
+    link_dependents: Statement
+    refresh_runs: Statement
+    link_plans: Statement
+    link_parents: Statement
+    rebuild_chains: Statement
+
+    def in_order(self) -> tuple[Statement, ...]:
+        return (
+            self.merge_runs,
+            self.merge_events,
+            self.merge_attempts,
+            self.refresh_tasks,
+            self.link_dependencies,
+            self.link_dependents,
+            self.refresh_runs,
+            self.link_plans,
+            self.link_parents,
+            self.rebuild_chains,
+        )
+
+
+def write_statements(dialect: Dialect) -> WriteStatements:
+    """The batch statements for an engine (only ``refresh_runs`` reads times differently)."""
+    return WriteStatements(
+        merge_runs=MERGE_RUNS,
+        merge_events=MERGE_EVENTS,
+        merge_attempts=MERGE_ATTEMPTS,
+        refresh_tasks=REFRESH_TASKS,
+        link_dependencies=LINK_DEPENDENCIES,
+        link_dependents=LINK_DEPENDENTS,
+        refresh_runs=_refresh_runs(dialect),
+        link_plans=LINK_PLANS,
+        link_parents=LINK_PARENTS,
+        rebuild_chains=REBUILD_CHAINS,
+    )
+
+
+def registry(dialect: Dialect) -> tuple[Statement, ...]:
+    """Every statement the sink can send to an engine of this dialect."""
+    schema = tuple(
+        _statement(f"schema_{i}", text) for i, text in enumerate(dialect.schema_statements())
+    )
+    return (*schema, HEALTH, EXISTING_EVENTS, *write_statements(dialect).in_order())
+
+
+# The model's vocabulary, for the Neo4j linter (a misspelt name is a warning there).
+LABELS = ("Run", "TaskExecution", "TaskAttempt", "Plan", "Event", "Node")
+RELATIONSHIP_TYPES = (
+    "HAS_TASK_EXECUTION", "FAILED_TASK", "HAS_ATTEMPT", "EXECUTES_PLAN", "CHILD_OF", "DEPENDS_ON",
+    "STARTS_WITH", "NEXT",
+)  # fmt: skip
+PROPERTY_KEYS = (
+    # Run
+    "id", "type", "status", "planId", "parentRunId", "rootRunId", "title", "owner",
+    "tasksDeclared", "attributes", "declaredRank", "declaredAt", "declaredEventId",
+    "endTime", "finalizedEventId", "finalStatus", "cancelled", "finalResult", "error",
+    "startTime", "duration", "tasksTotal", "tasksSuccessful", "tasksFailed", "tasksRunning",
+    "tasksWaiting", "tokensInput", "tokensOutput", "tokensTotal", "toolCalls", "lock",
+    "dependentsPending",
+    # TaskExecution and TaskAttempt
+    "runId", "taskId", "attemptNumber", "agentRole", "qcRole", "prompt", "dependsOn",
+    "startEventId", "resultRank", "resultAt", "resultEventId", "output", "qcPassed", "qcScore",
+    "qcFeedback", "qcIssues", "qcRequiredFixes",
+    # Event
+    "occurredAt", "producer",
+    # parameter rows
+    "declaration", "finalization", "taskExecutionId", "start", "result",
+)  # fmt: skip

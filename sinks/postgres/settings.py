@@ -1,0 +1,68 @@
+"""Settings of the relational sink, read from ``RUNLEDGER_POSTGRES__*``."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+# The embedded default: a SQLite file in the working directory, no server needed.
+DEFAULT_URL = "sqlite+aiosqlite:///runledger.db"
+
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+class PostgresSettings(BaseSettings):
+    """Where the relational ledger lives. SQLite is accepted for the embedded default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RUNLEDGER_POSTGRES__", env_file=".env", extra="ignore"
+    )
+
+    url: SecretStr = Field(
+        SecretStr(DEFAULT_URL),
+        description=(
+            "SQLAlchemy URL, e.g. postgresql://runledger@db:5432/runledger?sslmode=verify-full "
+            "(TLS through sslmode) or sqlite:///runledger.db."
+        ),
+    )
+    user: str | None = Field(None, description="Overrides the URL's user name.")
+    password: SecretStr | None = Field(None, description="Overrides the URL's password (secret).")
+    migrate_on_start: bool = Field(
+        False, description="Apply schema migrations when `runledger run` starts."
+    )
+    pool_size: int = Field(5, ge=1, description="Connections kept open per process.")
+    statement_timeout_seconds: float = Field(
+        60.0, gt=0, description="A statement running longer fails (and is retried)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _parses(cls, value: SecretStr) -> SecretStr:
+        try:
+            make_url(value.get_secret_value())
+        except ArgumentError:
+            raise ValueError("not a database URL (e.g. postgresql://user@host:5432/db)") from None
+        return value
+
+    def sqlalchemy_url(self) -> URL:
+        """The URL with an async driver and the user/password overrides applied."""
+        url = make_url(self.url.get_secret_value())
+        driver = _ASYNC_DRIVERS.get(url.drivername)
+        if driver is not None:
+            url = url.set(drivername=driver)
+        if self.user:
+            url = url.set(username=self.user)
+        if self.password is not None:
+            url = url.set(password=self.password.get_secret_value())
+        return url
+
+    def display_url(self) -> str:
+        """The URL safe to log: password masked."""
+        return self.sqlalchemy_url().render_as_string(hide_password=True)

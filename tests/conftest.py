@@ -1,0 +1,99 @@
+"""Fixtures for the real services: a Tansu broker, PostgreSQL databases, FalkorDB.
+
+Every server a test session starts listens on 127.0.0.1 on a free port and is stopped
+by PID at teardown. Each test gets its own PostgreSQL database (cloned from a migrated
+template) and its own topic, so tests never see each other's rows or records.
+Point the suite at other servers with RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS and
+RUNLEDGER_TEST_POSTGRES_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer.embedded import running, start_falkordb, start_tansu
+from sinks.postgres.engine import create_engine
+from sinks.postgres.migrate import upgrade
+from sinks.postgres.settings import PostgresSettings
+
+from support import create_topic
+
+ADMIN_URL = os.environ.get(
+    "RUNLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A Kafka-protocol broker: the one in RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS, or Tansu."""
+    external = os.environ.get("RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    with running(start_tansu()) as broker:
+        yield broker.address
+
+
+@pytest.fixture(scope="session")
+def falkordb_address() -> Iterator[tuple[str, int]]:
+    """An embedded FalkorDB server (host, port)."""
+    with running(start_falkordb()) as server:
+        yield "127.0.0.1", server.port
+
+
+def _database_url(name: str) -> str:
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def postgres_template() -> AsyncIterator[str]:
+    """A database migrated once per session; each test clones it (fast, isolated)."""
+    name = f"runledger_tpl_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    engine = create_engine(PostgresSettings(url=_database_url(name)))  # type: ignore[arg-type]
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    yield name
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def postgres_settings(postgres_template: str) -> AsyncIterator[PostgresSettings]:
+    """Settings of a fresh, migrated database that is dropped after the test."""
+    name = f"runledger_t_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield PostgresSettings(url=_database_url(name))  # type: ignore[arg-type]
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def postgres_engine(postgres_settings: PostgresSettings) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test's database, for reading what the sink wrote."""
+    engine = create_engine(postgres_settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> str:
+    """A fresh topic with three partitions."""
+    name = f"telemetry-{uuid.uuid4().hex[:10]}"
+    await create_topic(kafka_bootstrap, name, partitions=3)
+    return name

@@ -1,0 +1,121 @@
+"""The walking system: events on the real broker end as the expected rows in PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+from sinks.postgres.tables import run_events, runs, task_executions
+
+from support import (
+    EXAMPLE_RUN_ID,
+    consuming,
+    count_events,
+    dump_state,
+    example_expected,
+    example_lines,
+    make_settings,
+    metric,
+    parse_time,
+    produce,
+    wait_until,
+)
+
+
+async def _run_row(engine: AsyncEngine, run_id: str) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(runs).where(runs.c.run_id == run_id))).mappings().one()
+    return dict(row)
+
+
+async def test_example_run_reaches_the_expected_state(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+) -> None:
+    lines = example_lines()
+    await produce(kafka_bootstrap, topic, lines)
+    settings = make_settings(kafka_bootstrap, topic)
+
+    async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
+        await wait_until(
+            lambda: _has_events(postgres_engine, len(lines)), what="all 10 events in run_events"
+        )
+        assert metric(metrics, "runledger_messages_total", sink="postgres",
+                      type="task-result", outcome="written") == 4  # fmt: skip
+
+    expected = example_expected()
+    row = await _run_row(postgres_engine, EXAMPLE_RUN_ID)
+    for key, value in expected["run"].items():
+        actual = row[key]
+        if key.endswith("_at"):
+            assert actual == parse_time(value), key
+        else:
+            assert actual == value, key
+
+    async with postgres_engine.connect() as conn:
+        attempts = (
+            await conn.execute(
+                select(
+                    task_executions.c.task_id, task_executions.c.attempt, task_executions.c.status
+                )
+                .where(task_executions.c.run_id == EXAMPLE_RUN_ID)
+                .order_by(task_executions.c.task_id, task_executions.c.attempt)
+            )
+        ).all()
+        ledger = (await conn.execute(select(run_events.c.payload, run_events.c.source_topic))).all()
+    current = {task: {"attempt": attempt, "status": status} for task, attempt, status in attempts}
+    assert current == expected["tasks"]
+    assert [(t, a) for t, a, _ in attempts] == [
+        ("task-1", 1), ("task-2", 1), ("task-3", 1), ("task-3", 2),
+    ]  # fmt: skip
+    # the raw ledger keeps each payload as it was published
+    assert sorted(json.dumps(p, sort_keys=True) for p, _ in ledger) == sorted(
+        json.dumps(json.loads(line), sort_keys=True) for line in lines
+    )
+    assert {t for _, t in ledger} == {topic}
+
+
+async def _has_events(engine: AsyncEngine, count: int) -> bool:
+    return await count_events(engine) >= count
+
+
+async def test_replaying_the_topic_changes_nothing(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+) -> None:
+    lines = example_lines()
+    await produce(kafka_bootstrap, topic, lines)
+    async with consuming(make_settings(kafka_bootstrap, topic), [PostgresSink(postgres_settings)]):
+        await wait_until(lambda: _has_events(postgres_engine, len(lines)), what="first pass")
+    before = await dump_state(postgres_engine)
+
+    # A new consumer group starts from offset 0: every record is delivered again.
+    replay = make_settings(kafka_bootstrap, topic)
+    async with consuming(replay, [PostgresSink(postgres_settings)]) as metrics:
+
+        async def all_duplicates() -> bool:
+            seen = sum(
+                metrics.registry.get_sample_value(
+                    "runledger_messages_total",
+                    {"sink": "postgres", "type": t, "outcome": "duplicate"},
+                )
+                or 0
+                for t in ("run-start", "task-start", "task-result", "run-finalized")
+            )
+            return seen == len(lines)
+
+        await wait_until(all_duplicates, what="the replay to be recognised as duplicates")
+        assert metric(metrics, "runledger_messages_total", sink="postgres",
+                      type="task-result", outcome="written") == 0  # fmt: skip
+
+    assert await dump_state(postgres_engine) == before
+    assert await count_events(postgres_engine) == len(lines)

@@ -1,0 +1,108 @@
+"""Every statement the sink can send to Neo4j passes Neo4j's own linter, as Cypher 5.
+
+No Neo4j server runs here, so Neo4j's parser and semantic analysis
+(@neo4j-cypher/language-support, in tools/cypher-lint) stand in for it: zero errors and
+zero warnings (deprecations, unknown labels, relationship types or properties). The
+statements come from ``sinks.graph.statements.registry``, the only source the engines
+send from, so a new statement cannot escape this test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from contracts import decode_event
+from sinks.graph.dialects import FALKORDB, NEO4J
+from sinks.graph.rows import batch_rows
+from sinks.graph.statements import (
+    LABELS,
+    PROPERTY_KEYS,
+    RELATIONSHIP_TYPES,
+    registry,
+)
+
+from support import example_lines
+
+LINTER = Path(__file__).resolve().parents[3] / "tools" / "cypher-lint"
+
+
+def _example_parameters() -> dict[str, Any]:
+    rows = batch_rows([decode_event(line) for line in example_lines()], FALKORDB)
+    return {
+        "ids": [e["id"] for e in rows.events],
+        "runs": rows.packed_runs(),
+        "events": rows.packed_events(),
+        "attempts": rows.packed_attempts(),
+        "runIds": rows.run_ids,
+        "taskExecutionIds": rows.task_execution_ids,
+        "startedTaskExecutionIds": rows.started_task_execution_ids,
+        "genericLabel": True,
+    }
+
+
+def _lint(statements: dict[str, str], parameters: dict[str, Any]) -> dict[str, list[Any]]:
+    node = shutil.which("node")
+    assert node, "Node.js is needed for the Cypher linter"
+    assert (LINTER / "node_modules").is_dir(), (
+        f"run `npm ci --prefix {LINTER.relative_to(LINTER.parents[1])}` first"
+    )
+    request = {
+        "statements": statements,
+        "labels": list(LABELS),
+        "relationshipTypes": list(RELATIONSHIP_TYPES),
+        "propertyKeys": list(PROPERTY_KEYS),
+        "parameters": parameters,
+    }
+    done = subprocess.run(
+        [node, str(LINTER / "lint.mjs")],
+        input=json.dumps(request).encode(),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    report: dict[str, list[Any]] = json.loads(done.stdout)
+    return report
+
+
+def test_every_neo4j_statement_is_clean_cypher_5() -> None:
+    statements = {s.name: s.text for s in registry(NEO4J)}
+    parameters = _example_parameters()
+    assert set().union(*(s.params for s in registry(NEO4J))) == set(parameters)
+
+    report = _lint(statements, parameters)
+
+    assert set(report) == set(statements)
+    problems = {name: found for name, found in report.items() if found}
+    assert problems == {}
+
+
+def test_the_linter_finds_what_it_should() -> None:
+    """The check can fail: a deprecated function, a typo and a syntax error are reported."""
+    report = _lint(
+        {
+            "deprecated": "MATCH (r:Run) WHERE id(r) = 1 RETURN r.id",
+            "typo": "MATCH (r:Run) RETURN r.tokensInptu",
+            "syntax": "MATCH (r:Run RETURN r",
+        },
+        {},
+    )
+    assert any("deprecated" in d["message"] for d in report["deprecated"])
+    assert any("tokensInptu" in d["message"] for d in report["typo"])
+    assert any(d["severity"] == 1 for d in report["syntax"])
+
+
+def test_every_row_property_is_in_the_vocabulary() -> None:
+    """The vocabulary handed to the linter covers every key the rows carry."""
+    rows = batch_rows([decode_event(line) for line in example_lines()], FALKORDB)
+    keys: set[str] = set()
+    for table in (rows.runs, rows.events, rows.attempts):
+        for row in table:
+            keys |= set(row)
+            for group in ("declaration", "finalization", "start", "result"):
+                if isinstance(row.get(group), dict):
+                    keys |= set(row[group])
+    assert keys <= set(PROPERTY_KEYS), keys - set(PROPERTY_KEYS)

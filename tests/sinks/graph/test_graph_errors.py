@@ -1,0 +1,105 @@
+"""Failures are typed: bad data is permanent and leaves nothing behind, outages are transient."""
+
+from __future__ import annotations
+
+import json
+
+import neo4j.exceptions as neo4j_errors
+import pytest
+import redis.exceptions as redis_errors
+from graph_reading import query, read_graph
+
+from consumer.embedded import free_port
+from contracts import decode_event
+from sinks.base import PermanentSinkError, SinkRecord, TransientSinkError
+from sinks.graph import GraphSink
+from sinks.graph.errors import classify
+from sinks.graph.settings import GraphSettings
+
+from support import example_lines
+
+
+def _records(lines: list[bytes]) -> list[SinkRecord]:
+    return [SinkRecord(decode_event(v), v, "t", 0, i) for i, v in enumerate(lines)]
+
+
+async def test_a_value_falkordb_refuses_fails_the_whole_batch_permanently(
+    graph_sink: GraphSink,
+) -> None:
+    good = example_lines()
+    poisoned = json.loads(good[1])
+    poisoned |= {"event_id": "poison", "task_id": "task-9", "title": "nul \x00 inside"}
+    batch = _records([*good, json.dumps(poisoned).encode()])
+
+    with pytest.raises(PermanentSinkError):
+        await graph_sink.write(batch)
+    assert await read_graph(graph_sink) == {"nodes": {}, "relationships": []}
+
+    # without the poisoned record (what the pipeline's batch split does) all is written
+    await graph_sink.write(batch[:-1])
+    assert await query(graph_sink, "MATCH (e:Event) RETURN count(e)") == [[len(good)]]
+
+
+async def test_strings_round_trip_exactly(graph_sink: GraphSink) -> None:
+    title = "quotes \" ' back\\slash \\u0041 new\nline tab\t ctl\x01 emoji 😀 \u2028 $x {y}"
+    start = json.loads(example_lines()[1]) | {"title": title}
+    await graph_sink.write(_records([json.dumps(start).encode()]))
+    assert await query(graph_sink, "MATCH (t:TaskExecution) RETURN t.title") == [[title]]
+
+
+async def test_an_unreachable_engine_is_a_transient_error() -> None:
+    sink = GraphSink(
+        GraphSettings(uri=f"falkordb://127.0.0.1:{free_port()}/x", connection_timeout_seconds=1)
+    )
+    try:
+        with pytest.raises(TransientSinkError):
+            await sink.start()
+        with pytest.raises(TransientSinkError):
+            await sink.health()
+        with pytest.raises(TransientSinkError):
+            await sink.write(_records(example_lines()[:1]))
+    finally:
+        await sink.close()
+
+
+async def test_health_answers_on_a_live_engine(graph_sink: GraphSink) -> None:
+    await graph_sink.health()
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (neo4j_errors.ServiceUnavailable("gone"), TransientSinkError),
+        (neo4j_errors.SessionExpired("expired"), TransientSinkError),
+        (redis_errors.ConnectionError("refused"), TransientSinkError),
+        (redis_errors.TimeoutError("slow"), TransientSinkError),
+        (redis_errors.BusyLoadingError("loading the dataset"), TransientSinkError),
+        (redis_errors.ResponseError("Query timed out"), TransientSinkError),
+        (redis_errors.ResponseError("OOM command not allowed"), TransientSinkError),
+        (redis_errors.ResponseError("Type mismatch: expected Integer"), PermanentSinkError),
+        (
+            redis_errors.ResponseError("errMsg: Invalid input errCtx: Timeout waiting for API"),
+            PermanentSinkError,
+        ),
+        (OSError("network unreachable"), TransientSinkError),
+    ],
+)
+def test_driver_errors_are_classified(error: BaseException, kind: type[Exception]) -> None:
+    assert type(classify(error)) is kind
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("Neo.TransientError.Transaction.DeadlockDetected", TransientSinkError),
+        ("Neo.TransientError.General.DatabaseUnavailable", TransientSinkError),
+        ("Neo.ClientError.Schema.ConstraintValidationFailed", PermanentSinkError),
+        ("Neo.ClientError.Statement.TypeError", PermanentSinkError),
+        ("Neo.ClientError.Statement.ArgumentError", PermanentSinkError),
+        ("Neo.ClientError.Security.Unauthorized", TransientSinkError),
+        ("Neo.DatabaseError.General.UnknownError", TransientSinkError),
+    ],
+)
+def test_neo4j_status_codes_are_classified(code: str, kind: type[Exception]) -> None:
+    error = neo4j_errors.Neo4jError._hydrate_neo4j(code=code, message="boom")
+    assert type(classify(error)) is kind

@@ -1,0 +1,80 @@
+"""The shared semantics (pure logic): merging is order- and duplication-independent."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts import decode_event
+from sinks.state import fold, summarize_run, task_totals
+
+from strategies import decoded, run_events
+from support import example_expected, example_lines, parse_time
+
+
+def _summaries(events: list) -> dict:  # type: ignore[type-arg]
+    ledger = fold(events)
+    return {
+        run_id: summarize_run(facts, task_totals(ledger.tasks_of(run_id)))
+        for run_id, facts in ledger.runs.items()
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(run_events(), st.randoms(use_true_random=False))
+def test_any_order_and_duplication_give_the_same_ledger(events: list, rnd: random.Random) -> None:  # type: ignore[type-arg]
+    canonical = decoded(events)
+    shuffled = canonical + rnd.sample(canonical, k=len(canonical) // 2)
+    rnd.shuffle(shuffled)
+    assert fold(shuffled) == fold(canonical)
+    assert _summaries(shuffled) == _summaries(canonical)
+
+
+def test_example_run_summary_matches_the_expected_file() -> None:
+    events = [decode_event(line) for line in example_lines()]
+    expected = example_expected()["run"]
+    summary = _summaries(events)[expected["run_id"]]
+    assert summary.status == expected["status"]
+    assert summary.tasks_total == expected["tasks_total"]
+    assert summary.tasks_successful == expected["tasks_successful"]
+    assert summary.tasks_failed == expected["tasks_failed"]
+    assert summary.tokens_total == expected["tokens_total"]
+    assert summary.tool_calls == expected["tool_calls"]
+    assert summary.started_at == parse_time(expected["started_at"])
+    assert summary.duration_ms == expected["duration_ms"]
+
+
+def _task(run: str, task: str, attempt: int, eid: str, when: str, **extra: object) -> dict:  # type: ignore[type-arg]
+    kind = "task-result" if "status" in extra else "task-start"
+    return {"schema_version": 1, "event_id": eid, "type": kind, "run_id": run,
+            "occurred_at": when, "task_id": task, "attempt": attempt, **extra}  # fmt: skip
+
+
+def test_terminal_result_outranks_a_later_waiting_one() -> None:
+    events = decoded([
+        _task("r", "t", 1, "e2", "2025-01-01T00:00:05Z", status="success"),
+        _task("r", "t", 1, "e3", "2025-01-01T00:00:09Z", status="waiting"),
+    ])  # fmt: skip
+    assert next(iter(fold(events).tasks.values())).status == "success"
+
+
+def test_result_before_start_still_creates_the_task_and_run() -> None:
+    events = decoded([_task("r", "t", 1, "e1", "2025-01-01T00:00:05Z", status="failure")])
+    ledger = fold(events)
+    assert set(ledger.runs) == {"r"}
+    summary = _summaries(events)["r"]
+    assert (summary.status, summary.tasks_failed, summary.tasks_total) == ("failed", 1, 1)
+
+
+def test_a_successful_retry_clears_the_failure_but_keeps_its_tokens() -> None:
+    events = decoded([
+        _task("r", "t", 1, "e1", "2025-01-01T00:00:01Z", status="failure",
+              tokens={"input": 10, "output": 1}),
+        _task("r", "t", 2, "e2", "2025-01-01T00:00:02Z", status="success",
+              tokens={"input": 20, "output": 2}),
+    ])  # fmt: skip
+    summary = _summaries(events)["r"]
+    assert (summary.tasks_failed, summary.tasks_successful) == (0, 1)
+    assert (summary.tokens_input, summary.tokens_output, summary.tokens_total) == (30, 3, 33)
