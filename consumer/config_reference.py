@@ -38,6 +38,16 @@ def render() -> str:
     return "\n\n".join(sections) + "\n"
 
 
+def variables() -> set[str]:
+    """Every environment variable runledger reads: the consumer's and each installed sink's."""
+    names = {name for name, _ in _fields(Settings, "RUNLEDGER_")}
+    for sink in available_sinks():
+        settings_type = load_plugin(sink).settings_type
+        prefix = str(settings_type.model_config.get("env_prefix", ""))
+        names.update(name for name, _ in _fields(settings_type, prefix))
+    return names
+
+
 def _section(title: str, model: type[BaseSettings], prefix: str) -> str:
     lines = [
         f"#### {title}",

@@ -23,6 +23,7 @@ Delivery is at least once and never loses a record:
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -304,19 +305,23 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         result: WriteResult,
         rejected: Sequence[SinkRecord],
     ) -> None:
-        sink, now = self.sink.name, datetime.now(UTC)
+        sink, now = self.sink.name, datetime.now(UTC).timestamp()
         rejected_ids = {id(r) for r in rejected}
+        duplicates = result.duplicate_event_ids
+        event_age = self._metrics.event_age.labels(sink)  # label lookups once per batch
+        counts: collections.Counter[tuple[str, str]] = collections.Counter()
         for record in records:
             event = record.event
             if id(record) in rejected_ids:
                 outcome = "dead_lettered"
-            elif event.event_id in result.duplicate_event_ids:
+            elif event.event_id in duplicates:
                 outcome = "duplicate"
             else:
                 outcome = "written"
-                age = (now - event.occurred_at).total_seconds()
-                self._metrics.event_age.labels(sink).observe(max(age, 0.0))
-            self._metrics.messages.labels(sink, event.type, outcome).inc()
+                event_age.observe(max(now - event.occurred_at.timestamp(), 0.0))
+            counts[event.type, outcome] += 1
+        for (event_type, outcome), count in counts.items():
+            self._metrics.messages.labels(sink, event_type, outcome).inc(count)
 
     async def _commit(self, positions: dict[TopicPartition, int]) -> None:
         """Commit explicit positions (the offset of the next record to read) per partition."""

@@ -2,9 +2,11 @@
 
 Each sink gets its own consumer (its own group, offsets and lag) and its own task, so
 a slow or failing sink never holds another back. SIGTERM/SIGINT ask every pipeline
-to finish its batch in flight and commit; after ``shutdown_timeout_seconds`` (keep it
-below Kubernetes' termination grace period) whatever is left is cancelled
-uncommitted, which at-least-once delivery and idempotent sinks make safe.
+to finish its batch in flight and commit, then the consumers leave their groups and
+the clients close. The whole shutdown fits in ``shutdown_timeout_seconds`` (keep it
+below Kubernetes' termination grace period): the pipelines get all of it but a
+reserve for closing; whatever is left at the deadline is cancelled uncommitted, which
+at-least-once delivery and idempotent sinks make safe.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +35,30 @@ from consumer.settings import Settings
 from sinks.base import Sink
 
 log = structlog.get_logger("runledger.runner")
+
+
+class ShutdownBudget:
+    """One deadline for the whole shutdown, so it ends within the pod's grace period.
+
+    It starts when the first pipeline is asked to stop (or the first client closes);
+    the pipelines may use it all but ``reserve``, kept for leaving the groups.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.reserve = min(5.0, seconds / 5)
+        self._deadline: float | None = None
+
+    def start(self) -> None:
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.seconds
+
+    def remaining(self, *, keep_reserve: bool = False) -> float:
+        """Seconds left (starting the clock if needed), minus the reserve if asked."""
+        self.start()
+        assert self._deadline is not None
+        left = self._deadline - time.monotonic() - (self.reserve if keep_reserve else 0.0)
+        return max(0.0, left)
 
 
 @dataclass
@@ -87,9 +114,10 @@ async def _with_broker_retries(settings: Settings, what: str, action: object) ->
 
 @contextlib.asynccontextmanager
 async def open_pipeline(
-    settings: Settings, sink: Sink, metrics: Metrics
+    settings: Settings, sink: Sink, metrics: Metrics, budget: ShutdownBudget | None = None
 ) -> AsyncIterator[RunningPipeline]:
-    """Start the clients of one sink's pipeline and close them all on exit."""
+    """Start the clients of one sink's pipeline and close them all on exit, within ``budget``."""
+    budget = budget or ShutdownBudget(settings.shutdown_timeout_seconds)
     consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, sink.name))
     # A dead letter is as large as the record it carries, which may be over our own limit.
     max_request = max(settings.max_message_bytes, settings.kafka.max_partition_fetch_bytes)
@@ -110,15 +138,18 @@ async def open_pipeline(
         yield RunningPipeline(pipeline, consumer, producer)
     finally:
         for close in (consumer.stop, producer.stop, sink.close):  # consumer first: leaves group
-            await _close_bounded(close, settings.shutdown_timeout_seconds, sink.name)
+            await _close_bounded(close, budget, sink.name)
 
 
-async def _close_bounded(close: Callable[[], Awaitable[None]], timeout: float, sink: str) -> None:
-    """Close a client within ``timeout``: with the broker gone, leaving the group could wait
-    for request timeouts. aiokafka's consumer may also re-raise the cancellation of its own
-    retrying fetch tasks from ``stop()``: that is not ours, so it is only logged."""
+async def _close_bounded(
+    close: Callable[[], Awaitable[None]], budget: ShutdownBudget, sink: str
+) -> None:
+    """Close a client within what is left of the budget: with the broker gone, leaving the
+    group could wait for request timeouts. aiokafka's consumer may also re-raise the
+    cancellation of its own retrying fetch tasks from ``stop()``: that is not ours, so it is
+    only logged."""
     try:
-        await asyncio.wait_for(close(), timeout)
+        await asyncio.wait_for(close(), budget.remaining())
     except (TimeoutError, KafkaError) as error:
         log.warning("client did not close cleanly", sink=sink, error=repr(error))
     except asyncio.CancelledError:
@@ -139,6 +170,7 @@ async def run_sinks(
     The metrics and health endpoint is up first (alive while the broker is awaited) and
     goes last; each pipeline's sink probe and lag sampler run while it runs.
     """
+    budget = ShutdownBudget(settings.shutdown_timeout_seconds)
     async with contextlib.AsyncExitStack() as stack:
         health = Health()
         await stack.enter_async_context(serving(settings.metrics, metrics.registry, health))
@@ -148,21 +180,21 @@ async def run_sinks(
             lambda: ensure_topics(settings, [settings.dead_letter_topic]),
         )
         running = [
-            await stack.enter_async_context(open_pipeline(settings, s, metrics)) for s in sinks
+            await stack.enter_async_context(open_pipeline(settings, s, metrics, budget))
+            for s in sinks
         ]
         for r in running:
             await stack.enter_async_context(monitoring(r.pipeline, metrics, health))
-        await supervise(
-            [r.pipeline for r in running],
-            settings.shutdown_timeout_seconds,
-            stopping or asyncio.Event(),
-        )
+        await supervise([r.pipeline for r in running], budget, stopping or asyncio.Event())
 
 
 async def supervise(
-    pipelines: Sequence[SinkPipeline], shutdown_timeout: float, stopping: asyncio.Event
+    pipelines: Sequence[SinkPipeline], budget: ShutdownBudget, stopping: asyncio.Event
 ) -> None:
-    """Run the pipelines; stop all when a signal arrives, ``stopping`` is set or one fails."""
+    """Run the pipelines; stop all when a signal arrives, ``stopping`` is set or one fails.
+
+    The pipelines get the shutdown budget minus its reserve to finish their batches.
+    """
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
@@ -170,10 +202,11 @@ async def supervise(
     stop_waiter = asyncio.create_task(stopping.wait())
     try:
         await asyncio.wait([*tasks, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
-        log.info("stopping pipelines", timeout_seconds=shutdown_timeout)
+        budget.start()
+        log.info("stopping pipelines", timeout_seconds=budget.seconds)
         for pipeline in pipelines:
             pipeline.stop()
-        _, late = await asyncio.wait(tasks, timeout=shutdown_timeout)
+        _, late = await asyncio.wait(tasks, timeout=budget.remaining(keep_reserve=True))
         for task in late:
             log.warning("pipeline did not stop in time; abandoning its batch", task=task.get_name())
             task.cancel()

@@ -3,5 +3,5 @@
 Every figure comes from the same run on the same machine: the raw consume ceiling,
 the per-event way orchestrators persist today, the batched sink ceiling, runledger
 end to end, event age at write at half the maximum load, and peak memory with a
-backlog waiting. ``docs/performance.md`` explains the figures.
+backlog waiting. The README's "Performance" section explains the figures.
 """

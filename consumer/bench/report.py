@@ -24,6 +24,36 @@ THROUGHPUTS = {
 }
 
 
+@dataclass(frozen=True)
+class Target:
+    """One of the issue's targets: a figure and the bound it must meet."""
+
+    figure: str
+    at_least: float | None = None
+    below: float | None = None
+
+    def label(self) -> str:
+        bound = f">= {self.at_least:g}" if self.at_least is not None else f"< {self.below:g}"
+        return f"{self.figure} {bound}"
+
+    def met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        if self.at_least is not None:
+            return value >= self.at_least
+        return self.below is not None and value < self.below
+
+
+TARGETS = (
+    Target("e2e_postgres_vs_per_event", at_least=20),
+    Target("e2e_postgres_vs_sink_ceiling", at_least=0.7),
+    Target("graph_vs_per_event", at_least=10),
+    Target("graph_eps", at_least=10_000),
+    Target("p99_event_age_s", below=1.0),
+    Target("peak_rss_mb", below=200),
+)
+
+
 @dataclass
 class Figures:
     """Everything one benchmark run measured; absent figures were skipped."""
@@ -58,6 +88,20 @@ class Figures:
             "e2e_postgres_vs_per_event": self.ratio("e2e_postgres_eps", "per_event_eps"),
             "e2e_postgres_vs_sink_ceiling": self.ratio("e2e_postgres_eps", "sink_ceiling_eps"),
             "graph_vs_per_event": self.ratio("graph_eps", "graph_per_event_eps"),
+            "graph_vs_sink_ceiling": self.ratio("graph_eps", "graph_sink_ceiling_eps"),
+        }
+
+    def targets(self) -> dict[str, dict[str, Any]]:
+        """Each target with the figure measured for it and whether it is met (None: skipped)."""
+        figures: dict[str, float | None] = {
+            **self.ratios(),
+            "graph_eps": self.median("graph_eps"),
+            "p99_event_age_s": self.p99_event_age_s,
+            "peak_rss_mb": self.peak_rss_mb,
+        }
+        return {
+            t.label(): {"measured": figures[t.figure], "met": t.met(figures[t.figure])}
+            for t in TARGETS
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -79,6 +123,7 @@ class Figures:
             "seed": self.seed,
             "cpus": os.cpu_count(),
             "load_average": list(os.getloadavg()),
+            "targets": self.targets(),
             "notes": self.notes,
         }
         return out
@@ -117,5 +162,14 @@ def print_table(figures: Figures, console: Console) -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     summary.add_row("load average (1, 5, 15 min)", f"{load} on {os.cpu_count()} CPUs")
     console.print(summary)
+
+    targets = Table(title="targets")
+    for column in ("target", "measured", "met"):
+        targets.add_column(column)
+    for label, check in figures.targets().items():
+        measured, met = check["measured"], check["met"]
+        shown = "skipped" if measured is None else f"{measured:,.2f}"
+        targets.add_row(label, shown, {True: "yes", False: "NO", None: "-"}[met])
+    console.print(targets)
     for note in figures.notes:
         console.print(f"note: {note}")

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from consumer.bench import graph
 from consumer.bench.ceiling import sink_ceiling_eps, sink_records
 from consumer.bench.endtoend import AgeRecordingSink, consume, e2e_eps
 from consumer.bench.events import keyed_events
@@ -30,6 +29,10 @@ from consumer.config import load_settings
 from consumer.logging import configure_logging
 from consumer.pipeline import SinkPipeline
 from consumer.settings import LogSettings, Settings
+from sinks.base import SinkRecord
+from sinks.graph.bench import measure_graph, scratch_graph
+from sinks.graph.settings import GraphSettings
+from sinks.graph.sink import GraphSink
 from sinks.postgres import PostgresSink
 from sinks.postgres.engine import create_engine
 from sinks.postgres.settings import PostgresSettings
@@ -52,6 +55,11 @@ class BenchOptions:
     postgres_url: str | None = None
 
 
+# A group join takes half the session timeout on Tansu; the clocks start after the join,
+# so a shorter timeout only shortens the benchmark, not its figures.
+SESSION_TIMEOUT_MS = 10_000
+
+
 def _on_topic(settings: Settings, bootstrap: str, topic: str) -> Settings:
     """Settings for one measurement: its own topic and fresh consumer groups."""
     kafka = settings.kafka.model_copy(
@@ -59,6 +67,7 @@ def _on_topic(settings: Settings, bootstrap: str, topic: str) -> Settings:
             "bootstrap_servers": bootstrap,
             "topic": topic,
             "group_id_prefix": f"bench-{uuid.uuid4().hex[:8]}",
+            "session_timeout_ms": SESSION_TIMEOUT_MS,
         }
     )
     return settings.model_copy(update={"kafka": kafka})
@@ -108,7 +117,7 @@ class _Bench:
         self.base = base
         self.bootstrap = bootstrap
         self.postgres = postgres
-        self.graph_uri = graph_uri
+        self.graph = None if graph_uri is None else GraphSettings(uri=graph_uri)
         self.figures = figures
         self.progress = progress
         self.engine = create_engine(postgres)
@@ -147,8 +156,27 @@ class _Bench:
             await empty_tables(self.engine)
             eps = await e2e_eps(self._settings(topic), [PostgresSink(self.postgres)], o.events)
             figures.add("e2e_postgres_eps", eps)
-            if self.graph_uri is not None:
-                await graph.measure(self, topic, records, round_)
+            if self.graph is not None:
+                await self._graph_round(self.graph, topic, records, f"round {round_}/{o.repeat}")
+
+    async def _graph_round(
+        self, graph: GraphSettings, topic: str, records: list[SinkRecord], label: str
+    ) -> None:
+        """The graph's per-event way and sink ceiling, then end to end alone and with PostgreSQL."""
+        o, figures = self.options, self.figures
+        self.progress(f"{label}: graph sink ceiling and per-event way")
+        measured = await measure_graph(graph, records, o.per_event_sample)
+        figures.add("graph_sink_ceiling_eps", measured.batched_eps)
+        figures.add("graph_per_event_eps", measured.per_event_eps)
+        self.progress(f"{label}: end to end into the graph")
+        async with scratch_graph(graph) as scratch:
+            eps = await e2e_eps(self._settings(topic), [GraphSink(scratch)], o.events)
+        figures.add("graph_eps", eps)
+        self.progress(f"{label}: end to end into both sinks (a group each)")
+        await empty_tables(self.engine)
+        async with scratch_graph(graph) as scratch:
+            sinks = [PostgresSink(self.postgres), GraphSink(scratch)]
+            figures.add("e2e_both_eps", await e2e_eps(self._settings(topic), sinks, o.events))
 
     async def latency(self) -> None:
         o, figures = self.options, self.figures
@@ -193,6 +221,7 @@ class _Bench:
             "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap,
             "RUNLEDGER_KAFKA__TOPIC": topic,
             "RUNLEDGER_KAFKA__GROUP_ID_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+            "RUNLEDGER_KAFKA__SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
             "RUNLEDGER_POSTGRES__URL": self.postgres.url.get_secret_value(),
         }
         result = await drain_backlog(env, o.backlog, timeout=max(600.0, o.backlog / 500))

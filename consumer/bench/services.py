@@ -37,9 +37,9 @@ def broker() -> Iterator[str]:
 
 @contextlib.contextmanager
 def falkordb() -> Iterator[str]:
-    """An embedded FalkorDB, as a ``falkor://`` URI, stopped on exit."""
+    """An embedded FalkorDB, as a ``falkordb://`` URI, stopped on exit."""
     with running(start_falkordb()) as server:
-        yield f"falkor://{server.address}"
+        yield f"falkordb://{server.address}"
 
 
 def server_url(given: str | None) -> URL:

@@ -134,6 +134,8 @@ def demo(
                 stream = generate(runs, seed, start=start)
             with _logging_to(workdir / "runledger.log"):
                 asyncio.run(run_demo(setup, stream, console, keep_running=keep_running))
+        if keep_running:  # Ctrl-C ended the wait: say that everything is down now
+            console.print("stopped the pipelines and every engine the demo started")
     except embedded.EmbeddedEngineError as error:
         Console(stderr=True, soft_wrap=True).print(f"runledger: {error}", markup=False)
         raise typer.Exit(1) from None

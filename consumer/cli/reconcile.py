@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from consumer.config import build_sinks, load_settings
+from consumer.logging import configure_logging
 from consumer.reconcile import ReconcileReport, TopicReference, reconcile
 from sinks.base import RunSnapshotSource, Sink
 
@@ -56,6 +57,9 @@ def reconcile_command(
     Reads RUNLEDGER_SINKS and each sink's settings (and RUNLEDGER_KAFKA__* with --with-topic).
     """  # fmt: skip
     settings = load_settings(**({"sinks": sink} if sink else {}))
+    # Logs go to stderr (stdout is the report, --json parses), and only warnings unless DEBUG.
+    quiet = settings.log.level if settings.log.level == "DEBUG" else "WARNING"
+    configure_logging(settings.log.model_copy(update={"level": quiet}))
     sinks = build_sinks(settings.sinks)
     sources: dict[str, RunSnapshotSource] = {}
     for built in sinks:

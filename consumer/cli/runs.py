@@ -182,10 +182,17 @@ def human_duration(ms: int | None) -> str:
     if ms < 1000:
         return f"{ms} ms"
     seconds = ms / 1000
-    if seconds < 60:
+    if seconds < 59.95:  # 59.96 s would print as "60.0 s"
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m{rest:02d}s" if minutes < 120 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _exact_duration(ms: int | None) -> str:
+    """``4m05s (245012 ms)``: the rounded form and, when it rounds, the exact one."""
+    if ms is None or ms < 1000:
+        return human_duration(ms)
+    return f"{human_duration(ms)} ({ms} ms)"
 
 
 def _status(status: str) -> Text:
@@ -251,7 +258,7 @@ def _render_detail(detail: RunDetail, console: Console) -> None:
         ("owner", _text(run["owner"])), ("parent", _text(run["parent_run_id"])),
         ("status", _status(run["status"])), ("started", _text(run["started_at"])),
         ("ended", _text(run["ended_at"])),
-        ("duration", f"{human_duration(run['duration_ms'])} ({_text(run['duration_ms'])} ms)"),
+        ("duration", _exact_duration(run["duration_ms"])),
         ("tasks", f"{run['tasks_total']} total, {run['tasks_successful']} successful, "
                   f"{run['tasks_failed']} failed, {run['tasks_running']} running, "
                   f"{run['tasks_waiting']} waiting"),

@@ -1,18 +1,21 @@
-"""How fast the graph sink writes: batched (one transaction per batch) against per event.
+"""How fast the graph sink writes from memory: batched (one transaction per batch) and per event.
 
-``measure_graph`` is what ``runledger bench`` calls. On FalkorDB each measurement writes
-into a throwaway graph next to the one the URI names, deleted afterwards; on Neo4j it
-writes into the configured database as it is (use a scratch database).
+``runledger bench`` calls ``measure_graph`` for the graph's sink ceiling and its per-event
+way, and ``scratch_graph`` for a fresh graph per end-to-end measurement. On FalkorDB each
+measurement writes into a throwaway graph next to the one the URI names, deleted
+afterwards; on Neo4j it writes into the configured database as it is (use a scratch
+database).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from contracts import Event
 from sinks.base import SinkRecord
 from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.graph.settings import GraphSettings
@@ -21,62 +24,57 @@ from sinks.graph.sink import GraphSink
 DEFAULT_BATCH_SIZE = 2000  # the pipeline's default max_batch_records
 
 
-def _records(events: Sequence[SinkRecord | Event]) -> list[SinkRecord]:
-    return [
-        e if isinstance(e, SinkRecord) else SinkRecord(e, b"", "bench", 0, i)
-        for i, e in enumerate(events)
-    ]
+@dataclass(frozen=True)
+class GraphFigures:
+    """Events per second into the graph, batched and one transaction per event."""
+
+    batched_eps: float
+    per_event_eps: float
 
 
-def _scratch(settings: GraphSettings) -> GraphSettings:
-    """The same server, a fresh graph (FalkorDB only)."""
+@contextlib.asynccontextmanager
+async def scratch_graph(settings: GraphSettings) -> AsyncIterator[GraphSettings]:
+    """Settings for a fresh graph on the same server, deleted on exit (FalkorDB only)."""
     if settings.engine != "falkordb":
-        return settings
+        yield settings
+        return
     parts = urlsplit(settings.uri)
     graph = f"{settings.falkordb_address().graph}-bench-{uuid.uuid4().hex[:8]}"
-    return settings.model_copy(update={"uri": parts._replace(path=f"/{graph}").geturl()})
+    scratch = settings.model_copy(update={"uri": parts._replace(path=f"/{graph}").geturl()})
+    try:
+        yield scratch
+    finally:
+        engine = FalkorDBEngine(scratch)
+        try:
+            await engine.delete_graph()
+        finally:
+            await engine.close()
 
 
 async def _timed_writes(settings: GraphSettings, batches: Sequence[Sequence[SinkRecord]]) -> float:
     """Seconds to write the batches in order into a fresh graph (schema set up beforehand)."""
-    sink = GraphSink(_scratch(settings))
-    try:
-        await sink.start()
-        started = time.perf_counter()
-        for batch in batches:
-            await sink.write(batch)
-        return time.perf_counter() - started
-    finally:
-        engine = sink.engine
-        if isinstance(engine, FalkorDBEngine):
-            await engine.delete_graph()
-        await sink.close()
+    async with scratch_graph(settings) as scratch:
+        sink = GraphSink(scratch)
+        try:
+            await sink.start()
+            started = time.perf_counter()
+            for batch in batches:
+                await sink.write(batch)
+            return time.perf_counter() - started
+        finally:
+            await sink.close()
 
 
 async def measure_graph(
-    uri: str,
-    events: Sequence[SinkRecord | Event],
+    settings: GraphSettings,
+    records: Sequence[SinkRecord],
     per_event_sample: int,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> dict[str, float]:
-    """Events per second into the graph: batched, and one transaction per event.
-
-    ``events`` are written in batches of ``batch_size``; the first ``per_event_sample`` of
-    them again, one write each, into another fresh graph.
-    """
-    settings = GraphSettings(uri=uri)
-    records = _records(events)
+) -> GraphFigures:
+    """Write ``records`` in batches of ``batch_size``, then the first ``per_event_sample``
+    of them one transaction each, each into its own fresh graph."""
     batches = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
     batched_seconds = await _timed_writes(settings, batches)
-    sample = records[: max(0, per_event_sample)]
-    per_event_seconds = await _timed_writes(settings, [[r] for r in sample]) if sample else 0.0
-    batched_eps = len(records) / batched_seconds if batched_seconds else 0.0
-    per_event_eps = len(sample) / per_event_seconds if per_event_seconds else 0.0
-    return {
-        "batched_eps": batched_eps,
-        "per_event_eps": per_event_eps,
-        "speedup": batched_eps / per_event_eps if per_event_eps else 0.0,
-        "events": float(len(records)),
-        "per_event_events": float(len(sample)),
-        "batch_size": float(batch_size),
-    }
+    sample = records[: max(1, per_event_sample)]
+    per_event_seconds = await _timed_writes(settings, [[r] for r in sample])
+    return GraphFigures(len(records) / batched_seconds, len(sample) / per_event_seconds)

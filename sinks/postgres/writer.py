@@ -8,11 +8,11 @@ the aggregate recomputation always sees every committed attempt.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+import pydantic_core
 from sqlalchemy import Connection, CursorResult, Table, bindparam, update
 from sqlalchemy.sql.dml import Insert
 
@@ -80,10 +80,13 @@ class RawJson(str):
 
 
 def json_serializer(value: Any) -> str:
-    """The engine's JSON encoder: raw payloads pass through untouched."""
+    """The engine's JSON encoder: raw payloads pass through untouched, the rest through
+    pydantic-core's encoder (compact, UTF-8; several times faster than ``json.dumps``)."""
     if isinstance(value, RawJson):
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if value is None:
+        return "null"
+    return pydantic_core.to_json(value).decode()
 
 
 class BatchWriter:
@@ -236,8 +239,11 @@ class _ArrayInsert:
 
 
 def _task_key(event: Event) -> TaskKey | None:
-    if isinstance(event, TaskStart | TaskResult):
-        return TaskKey(event.run_id, event.task_id, event.attempt)
+    # The type tag, not isinstance: a check against a pydantic model class goes through
+    # ABCMeta and costs more than the rest of this function, twice per event.
+    if event.type == "task-start" or event.type == "task-result":
+        task = cast(TaskStart | TaskResult, event)
+        return TaskKey(task.run_id, task.task_id, task.attempt)
     return None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from consumer.cli.app import app
+from consumer.cli.runs import human_duration
 from consumer.generator import ExpectedTotals, generate
 from sinks.postgres import PostgresSink
 from sinks.postgres.engine import create_engine
@@ -227,6 +228,15 @@ def test_list_refuses_bad_filters_in_one_line(
 ) -> None:
     result = ledger.run("runs", "list", *args)
     assert (result.exit_code, result.stderr) == (1, message)
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [(None, "-"), (999, "999 ms"), (59_940, "59.9 s"), (59_960, "1m00s"), (245_012, "4m05s"),
+     (7_800_000, "2h10m")],
+)  # fmt: skip
+def test_durations_read_at_a_glance(ms: int | None, text: str) -> None:
+    assert human_duration(ms) == text
 
 
 # -- no ledger ---------------------------------------------------------------------------

@@ -54,6 +54,11 @@ class Output:
         for line in self._process.stdout:
             self.text += line
 
+    def all(self, timeout: float = 10.0) -> str:
+        """Everything the process wrote, once it exited and its pipe is drained."""
+        self._thread.join(timeout)
+        return self.text
+
     def wait_for(self, marker: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while marker not in self.text:
@@ -127,6 +132,7 @@ def test_demo_keeps_running_until_ctrl_c_and_then_leaves_nothing_behind(tmp_path
             process.kill()
             process.wait()
     assert process.returncode == 0, output.text
+    assert output.all().rstrip().endswith("stopped the pipelines and every engine the demo started")
     assert not [pid for pid in servers if _alive(pid)], "servers left running"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-files", "home"]
     assert list(home.iterdir()) == [], "the demo wrote into the home directory"
@@ -174,6 +180,6 @@ def test_ctrl_c_while_consuming_stops_every_process(tmp_path: Path) -> None:
             process.kill()
             process.wait()
     assert process.returncode == 130, output.text
-    assert "interrupted: stopped the pipelines and every engine the demo started" in output.text
+    assert "interrupted: stopped the pipelines and every engine the demo started" in output.all()
     assert not [pid for pid in servers if _alive(pid)], "servers left running"
     assert [p.name for p in tmp_path.iterdir()] == ["wd"]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from typer.testing import CliRunner
 
+from consumer.cli.app import app
 from consumer.cli.demo import DemoSetup, run_demo
 from consumer.generator import generate
 from sinks.registry import available_sinks
@@ -65,3 +70,39 @@ async def test_the_demo_summary_matches_the_generated_stream(
     assert f"runs show {failed_run}" in text
     assert "runs list --status failed" in text
     assert (tmp_path / "runledger.db").is_file()
+
+
+async def _runledger(database: Path, *args: str) -> Any:
+    """The query CLI on the demo's SQLite file, as the summary tells the user to run it."""
+    env = {"RUNLEDGER_POSTGRES__URL": f"sqlite:///{database}"}
+    result = await asyncio.to_thread(CliRunner().invoke, app, [*args, "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+async def test_the_query_cli_reads_the_demo_database(kafka_bootstrap: str, tmp_path: Path) -> None:
+    stream = generate(25, seed=11)
+    expected = stream.expected
+    setup = DemoSetup(
+        workdir=tmp_path,
+        bootstrap=kafka_bootstrap,
+        topic=f"demo-{uuid.uuid4().hex[:8]}",
+        group_prefix=f"demo-{uuid.uuid4().hex[:8]}",
+    )
+    await run_demo(setup, stream, Console(file=io.StringIO(), width=200))
+
+    listed = await _runledger(setup.database, "runs", "list", "--limit", "1000")
+    assert listed["total"] == expected.runs
+    by_status: dict[str, int] = {}
+    for run in listed["runs"]:
+        by_status[run["status"]] = by_status.get(run["status"], 0) + 1
+    assert by_status == expected.runs_by_status
+
+    failed = await _runledger(setup.database, "runs", "list", "--status", "failed")
+    assert failed["total"] == expected.runs_by_status["failed"]
+    run_id = failed["runs"][0]["run_id"]
+    shown = await _runledger(setup.database, "runs", "show", run_id)
+    summary = expected.summaries[run_id]
+    assert (shown["status"], shown["tasks_failed"], shown["tokens_total"]) == (
+        summary.status, summary.tasks_failed, summary.tokens_total,
+    )  # fmt: skip

@@ -1,27 +1,32 @@
-"""Cut PostgreSQL off for longer than the longest backoff, then restore it: the pipeline keeps
-its group membership, resumes by itself, loses nothing and counts nothing twice; a second
-pipeline in the same process keeps consuming meanwhile (per-sink independence)."""
+"""Cut one sink off through a TCP proxy for longer than the longest backoff, then restore it:
+its pipeline keeps its group membership, resumes by itself, loses nothing and counts nothing
+twice, while the other sink's pipeline in the same process keeps consuming and stays current
+(per-sink independence). Both directions: PostgreSQL cut, then FalkorDB cut."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from delivery_support import (
-    RenamedSink,
+    check_graph,
     check_ledger,
     events_stored,
-    extra_database,
     generate_stream,
+    graph_events_stored,
     keyed_by_run,
     produce_records,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sinks.base import Sink
+from sinks.graph import GraphSink
+from sinks.graph.falkordb_engine import FalkorDBEngine
+from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
-from sinks.postgres.engine import create_engine
 from sinks.postgres.settings import PostgresSettings
 
 from support import consuming, make_settings, metric, wait_until
@@ -31,26 +36,52 @@ MAX_BACKOFF = 0.5
 
 
 @pytest.fixture
-async def other_postgres(postgres_template: str) -> AsyncIterator[PostgresSettings]:
-    async for settings in extra_database(postgres_template):
-        yield settings
+async def graph_name(falkordb_address: tuple[str, int]) -> AsyncIterator[str]:
+    """A throwaway graph on the session's FalkorDB, deleted afterwards."""
+    name = f"outage-{uuid.uuid4().hex[:12]}"
+    yield name
+    host, port = falkordb_address
+    engine = FalkorDBEngine(GraphSettings(uri=f"falkordb://{host}:{port}/{name}"))
+    try:
+        await engine.delete_graph()
+    finally:
+        await engine.close()
 
 
-async def test_postgres_outage_longer_than_the_backoff_loses_nothing(
+@pytest.mark.parametrize("cut", ["postgres", "graph"])
+async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_other_back(
+    cut: str,
     kafka_bootstrap: str,
     topic: str,
     postgres_settings: PostgresSettings,
     postgres_engine: AsyncEngine,
-    other_postgres: PostgresSettings,
+    falkordb_address: tuple[str, int],
+    graph_name: str,
 ) -> None:
     values = generate_stream(runs=120, seed=11)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
-    url = make_url(postgres_settings.url.get_secret_value())
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    proxied = PostgresSettings(
-        url=url.set(port=await proxy.start()).render_as_string(hide_password=False)  # type: ignore[arg-type]
+    pg_url = make_url(postgres_settings.url.get_secret_value())
+    falkor_host, falkor_port = falkordb_address
+    proxy = (
+        TcpProxy(pg_url.host or "127.0.0.1", pg_url.port or 5432)
+        if cut == "postgres"
+        else TcpProxy(falkor_host, falkor_port)
     )
-    other_engine = create_engine(other_postgres)
+    proxy_port = await proxy.start()
+    pg_port = proxy_port if cut == "postgres" else pg_url.port
+    falkor = proxy_port if cut == "graph" else falkor_port
+    written_pg = PostgresSettings(
+        url=pg_url.set(port=pg_port).render_as_string(hide_password=False)  # type: ignore[arg-type]
+    )
+    written_graph = GraphSettings(uri=f"falkordb://127.0.0.1:{falkor}/{graph_name}")
+    reader = GraphSink(GraphSettings(uri=f"falkordb://{falkor_host}:{falkor_port}/{graph_name}"))
+    other = "graph" if cut == "postgres" else "postgres"
+
+    async def stored(sink: str) -> int:
+        if sink == "postgres":
+            return await events_stored(postgres_engine)
+        return await graph_events_stored(reader)
+
     settings = make_settings(
         kafka_bootstrap, topic,
         kafka={"max_batch_records": 50},
@@ -59,46 +90,45 @@ async def test_postgres_outage_longer_than_the_backoff_loses_nothing(
     cut_seconds = 0.0
     try:
         await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
-        sinks = [PostgresSink(proxied), RenamedSink(PostgresSink(other_postgres), "postgres-b")]
+        sinks: list[Sink] = [PostgresSink(written_pg), GraphSink(written_graph)]
         async with consuming(settings, sinks) as metrics:
 
-            async def both_have(engine_count: int) -> bool:
-                return (
-                    await events_stored(postgres_engine) == engine_count
-                    and await events_stored(other_engine) == engine_count
-                )
+            async def both_have(count: int) -> bool:
+                return await stored("postgres") == count and await stored("graph") == count
 
             await wait_until(lambda: both_have(len(set(first))), what="the first half in both")
-            joined = metric(metrics, "runledger_rebalances_total", sink="postgres")
+            joined = metric(metrics, "runledger_rebalances_total", sink=cut)
 
             proxy.cut()
             cut_at = time.monotonic()
             await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
 
             async def other_is_current() -> bool:
-                return await events_stored(other_engine) == len(set(values))
+                return await stored(other) == len(set(values))
 
             async def backed_off_to_the_cap() -> bool:
-                retries = metric(metrics, "runledger_sink_retries_total", sink="postgres")
+                retries = metric(metrics, "runledger_sink_retries_total", sink=cut)
                 return retries >= 8 and time.monotonic() - cut_at > 3 * MAX_BACKOFF
 
-            await wait_until(other_is_current, what="the other pipeline to stay current")
+            await wait_until(other_is_current, what=f"the {other} pipeline to stay current")
             await wait_until(backed_off_to_the_cap, what="retries beyond the longest backoff")
-            assert metric(metrics, "runledger_sink_up", sink="postgres") == 0
-            assert metric(metrics, "runledger_sink_up", sink="postgres-b") == 1
-            assert await events_stored(postgres_engine) == len(set(first)), "wrote while cut"
+            assert metric(metrics, "runledger_sink_up", sink=cut) == 0
+            assert metric(metrics, "runledger_sink_up", sink=other) == 1
+            assert metric(metrics, "runledger_sink_retries_total", sink=other) == 0
+            assert await stored(cut) == len(set(first)), "wrote while cut"
 
             proxy.restore()
             cut_seconds = time.monotonic() - cut_at
             await wait_until(
-                lambda: both_have(len(set(values))), what="the relational sink to catch up"
+                lambda: both_have(len(set(values))), what=f"the {cut} sink to catch up"
             )
-            assert metric(metrics, "runledger_sink_up", sink="postgres") == 1
+            assert metric(metrics, "runledger_sink_up", sink=cut) == 1
             # Still the same group generation: the outage cost no rebalance.
-            assert metric(metrics, "runledger_rebalances_total", sink="postgres") == joined
-        print(f"[sink outage] PostgreSQL cut for {cut_seconds:.1f}s (max backoff {MAX_BACKOFF}s)")
-        await check_ledger(postgres_engine, values, faults=1, name="sink outage, cut sink")
-        await check_ledger(other_engine, values, faults=0, name="sink outage, other sink")
+            assert metric(metrics, "runledger_rebalances_total", sink=cut) == joined
+        print(f"[sink outage] {cut} cut for {cut_seconds:.1f}s (max backoff {MAX_BACKOFF}s)")
+        pg_faults, graph_faults = (1, 0) if cut == "postgres" else (0, 1)
+        await check_ledger(postgres_engine, values, pg_faults, f"{cut} cut: postgres")
+        await check_graph(reader, values, graph_faults, f"{cut} cut: graph")
     finally:
         await proxy.stop()
-        await other_engine.dispose()
+        await reader.close()

@@ -12,18 +12,23 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from contracts import decode_event
+from sinks.graph import statements as statements_module
 from sinks.graph.dialects import FALKORDB, NEO4J
 from sinks.graph.rows import batch_rows
 from sinks.graph.statements import (
     LABELS,
     PROPERTY_KEYS,
     RELATIONSHIP_TYPES,
+    Statement,
     registry,
+    write_statements,
 )
+from sinks.graph.writer import BatchPlanner
 
 from support import example_lines
 
@@ -106,3 +111,20 @@ def test_every_row_property_is_in_the_vocabulary() -> None:
                 if isinstance(row.get(group), dict):
                     keys |= set(row[group])
     assert keys <= set(PROPERTY_KEYS), keys - set(PROPERTY_KEYS)
+
+
+def test_the_registry_holds_every_statement_the_code_defines_or_plans() -> None:
+    """A statement defined in the module, or planned for a batch, but left out of the
+    registry would escape the lint: fail instead."""
+    registered = {s.text for s in registry(NEO4J)}
+    defined = [v for v in vars(statements_module).values() if isinstance(v, Statement)]
+    assert defined
+    assert {s.text for s in defined} - registered == set()
+    batch_statements = write_statements(NEO4J)
+    every_field = [getattr(batch_statements, f.name) for f in fields(batch_statements)]
+    assert {s.text for s in every_field} <= registered
+
+    events = [decode_event(line) for line in example_lines()]
+    planned = BatchPlanner(NEO4J, generic_label=True).calls(events, frozenset())
+    assert {s.name for s, _ in planned} == {s.name for s in write_statements(NEO4J).in_order()}
+    assert {s.text for s, _ in planned} <= registered

@@ -1,0 +1,79 @@
+"""``runledger reconcile`` on a real ledger and topic: in sync exits 0, a silent change to one
+run is reported with its run id and exits 1 (for a CronJob), a lone source is a usage error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from delivery_support import (
+    events_stored,
+    generate_stream,
+    keyed_by_run,
+    produce_records,
+    run_id_of,
+    runledger,
+)
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+from sinks.postgres.tables import runs
+
+from support import consuming, make_settings, wait_until
+
+
+async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    values = generate_stream(runs=15, seed=83)
+    run_ids = sorted({run_id_of(v) for v in values})
+    await produce_records(kafka_bootstrap, topic, keyed_by_run(values))
+    settings = make_settings(kafka_bootstrap, topic)
+    async with consuming(settings, [PostgresSink(postgres_settings)]):
+
+        async def written() -> bool:
+            return await events_stored(postgres_engine) == len(set(values))
+
+        await wait_until(written, what="the stream written")
+    env = {
+        "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "RUNLEDGER_KAFKA__TOPIC": topic,
+        "RUNLEDGER_POSTGRES__URL": postgres_settings.url.get_secret_value(),
+        "COLUMNS": "200",
+    }
+
+    async def reconcile(*args: str) -> tuple[int, str, str]:
+        result = await runledger("reconcile", "--sink", "postgres", *args, env=env, cwd=tmp_path)
+        return result.code, result.stdout, result.stderr
+
+    code, out, err = await reconcile("--with-topic")
+    assert code == 0, err
+    assert f"in sync: {len(run_ids)} run(s) agree across postgres, topic:{topic}" in out
+
+    drifted = run_ids[3]
+    async with postgres_engine.begin() as conn:  # a silent loss the consumer never saw
+        await conn.execute(
+            update(runs)
+            .where(runs.c.run_id == drifted)
+            .values(tokens_total=runs.c.tokens_total - 1)
+        )
+    code, out, err = await reconcile("--with-topic")
+    assert code == 1, err
+    assert drifted in out
+    assert f"DRIFT: 1 of {len(run_ids)} run(s) differ" in out
+    code, out, _ = await reconcile("--with-topic", "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["drifted_runs"] == [drifted]
+    assert [(d["run_id"], d["what"]) for d in report["drifts"]] == [(drifted, "tokens_total")]
+
+    code, out, err = await reconcile()
+    assert code == 2
+    assert err.strip().startswith("runledger: reconciliation compares at least two sources")
+    assert "Traceback" not in err

@@ -1,0 +1,87 @@
+"""The dead-letter send itself fails for good: the pipeline stops with nothing committed past
+the record it could not park, and a consumer that can park it later takes over from there:
+the record is dead-lettered once it can be, and the ledger is exact."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from delivery_support import (
+    check_ledger,
+    committed_offsets,
+    events_stored,
+    generate_stream,
+    produce_records,
+    topic_records,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer import dead_letters as h
+from consumer.dead_letters import KafkaDeadLetterQueue
+from consumer.kafka import consumer_options, producer_options
+from consumer.metrics import Metrics
+from consumer.pipeline import DeadLetterRefused, SinkPipeline
+from consumer.runner import pipeline_options
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+
+from support import consuming, create_topic, make_settings, wait_until
+
+POISON = b"<not json>" + b"x" * 8000  # larger than the crippled producer's requests
+
+
+async def test_a_refused_dead_letter_commits_nothing_past_its_record(
+    kafka_bootstrap: str, postgres_settings: PostgresSettings, postgres_engine: AsyncEngine
+) -> None:
+    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    good = generate_stream(runs=4, seed=61, duplicate_rate=0)
+    bad_at = 10
+    records = [(None, v) for v in good[:bad_at]] + [(None, POISON)]
+    records += [(None, v) for v in good[bad_at:]]
+    ends = await produce_records(kafka_bootstrap, topic, records)
+    settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 4})
+    await create_topic(kafka_bootstrap, settings.dead_letter_topic)
+
+    # A producer whose requests cannot hold the dead letter: aiokafka refuses it for good
+    # (MessageSizeTooLargeError), as a broker does with a topic's max.message.bytes.
+    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, "postgres"))
+    producer = AIOKafkaProducer(**producer_options(settings.kafka), max_request_size=2048)
+    pipeline = SinkPipeline(
+        sink=PostgresSink(postgres_settings),
+        consumer=consumer,
+        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, "postgres"),
+        metrics=Metrics(),
+        options=pipeline_options(settings),
+    )
+    await producer.start()
+    await consumer.start()
+    consumer.subscribe([topic], listener=pipeline)
+    try:
+        with pytest.raises(DeadLetterRefused, match=rf"nothing is committed past decode error at "
+                           rf"{topic}\[0\]@{bad_at}: not valid JSON"):  # fmt: skip
+            await asyncio.wait_for(pipeline.run(), timeout=60)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await pipeline.sink.close()
+    group = settings.kafka.group_id("postgres")
+    committed = await committed_offsets(kafka_bootstrap, group, topic)
+    assert committed.get(0, 0) <= bad_at, f"committed {committed} past the refused record"
+    assert await topic_records(kafka_bootstrap, settings.dead_letter_topic) == []
+
+    # The real consumer (its producer sized for any record it can fetch) takes over.
+    async with consuming(settings, [PostgresSink(postgres_settings)]):
+
+        async def all_committed() -> bool:
+            return await committed_offsets(kafka_bootstrap, group, topic) == ends
+
+        await wait_until(all_committed, what="offsets committed past the parked record")
+        assert await events_stored(postgres_engine) == len(set(good))
+    (letter,) = await topic_records(kafka_bootstrap, settings.dead_letter_topic)
+    assert letter.value == POISON
+    assert dict(letter.headers)[h.ORIGINAL_OFFSET] == str(bad_at).encode()
+    await check_ledger(postgres_engine, good, faults=1, name="dead letter refused")

@@ -1,0 +1,132 @@
+"""A rebalance while the sink is down: aiokafka resets pauses on assignment, so the pipeline
+must pause its new partitions at once, stay paused until the sink answers, abandon the batch
+it was backing off with uncommitted, and end exactly at the reference state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from delivery_support import (
+    check_ledger,
+    events_stored,
+    generate_stream,
+    keyed_by_run,
+    produce_records,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer.dead_letters import KafkaDeadLetterQueue
+from consumer.kafka import consumer_options, producer_options
+from consumer.metrics import Metrics
+from consumer.pipeline import SinkPipeline
+from consumer.runner import pipeline_options
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+
+from support import consuming, create_topic, make_settings, metric, wait_until
+from tcp_proxy import TcpProxy
+
+
+class WatchedPipeline(SinkPipeline):
+    """The real pipeline, noting whether each new assignment was paused by the listener."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.assignments: list[tuple[frozenset[TopicPartition], bool]] = []
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await super().on_partitions_assigned(assigned)
+        paused = set(self._consumer.paused())
+        self.assignments.append((frozenset(assigned), set(assigned) <= paused))
+
+
+async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+) -> None:
+    values = generate_stream(runs=90, seed=53)
+    first, second = values[: len(values) // 3], values[len(values) // 3 :]
+    url = make_url(postgres_settings.url.get_secret_value())
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxied = PostgresSettings(
+        url=url.set(port=await proxy.start()).render_as_string(hide_password=False)  # type: ignore[arg-type]
+    )
+    settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 40})
+    await create_topic(kafka_bootstrap, settings.dead_letter_topic)
+    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, "postgres"))
+    producer = AIOKafkaProducer(**producer_options(settings.kafka))
+    metrics = Metrics()
+    pipeline = WatchedPipeline(
+        sink=PostgresSink(proxied),
+        consumer=consumer,
+        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, "postgres"),
+        metrics=metrics,
+        options=pipeline_options(settings),
+    )
+    await producer.start()
+    await consumer.start()
+    consumer.subscribe([topic], listener=pipeline)
+    task = asyncio.create_task(pipeline.run())
+
+    async def stored(count: int) -> bool:
+        return await events_stored(postgres_engine) == count
+
+    try:
+        await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+        await wait_until(lambda: stored(len(set(first))), what="the first third")
+        assert [paused for _, paused in pipeline.assignments] == [False], "sink up: not paused"
+
+        proxy.cut()
+        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+        await wait_until(
+            lambda: _true(metric(metrics, "runledger_sink_retries_total", sink="postgres") >= 3),
+            what="the pipeline backing off",
+        )
+        # A second member joins the group (its sink is up): the partitions are dealt again.
+        async with consuming(settings, [PostgresSink(postgres_settings)]) as other:
+            await wait_until(
+                lambda: _true(len(pipeline.assignments) >= 2), what="the first rebalance"
+            )
+            await wait_until(
+                lambda: _true(_assigned(other) > 0),
+                what="the second member to hold partitions",
+            )
+        # It left again: every partition comes back to the pipeline whose sink is down.
+        await wait_until(
+            lambda: _true(len(pipeline.assignments) >= 3 and len(consumer.assignment()) == 3),
+            what="the partitions handed back",
+        )
+        assert all(paused for _, paused in pipeline.assignments[1:]), pipeline.assignments
+        assert set(consumer.paused()) >= consumer.assignment()
+        assert metric(metrics, "runledger_sink_up", sink="postgres") == 0
+
+        proxy.restore()
+        await wait_until(
+            lambda: stored(len(set(values))),
+            timeout=60,
+            what="the pipeline to resume by itself",
+        )
+        assert not consumer.paused()
+    finally:
+        pipeline.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=30)
+        await consumer.stop()
+        await producer.stop()
+        await pipeline.sink.close()
+        await proxy.stop()
+    await check_ledger(postgres_engine, values, faults=3, name="rebalance while the sink is down")
+
+
+def _assigned(metrics: Metrics) -> float:
+    value = metrics.registry.get_sample_value("runledger_assigned_partitions", {"sink": "postgres"})
+    return value or 0.0  # not exported before the pipeline exists
+
+
+async def _true(value: bool) -> bool:
+    return value

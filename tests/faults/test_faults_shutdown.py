@@ -1,0 +1,144 @@
+"""SIGTERM when things are already wrong: the process still exits within its shutdown budget
+(RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS, below Kubernetes' grace period), commits nothing it has
+not written, and a restarted consumer ends exactly at the reference state."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from pathlib import Path
+
+from delivery_support import (
+    ConsumerProcess,
+    check_ledger,
+    committed_offsets,
+    consumer_env,
+    events_stored,
+    generate_stream,
+    keyed_by_run,
+    produce_records,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer.embedded import running, start_tansu
+from sinks.postgres.settings import PostgresSettings
+
+from support import create_topic, wait_until
+from tcp_proxy import TcpProxy
+
+SHUTDOWN_SECONDS = 4.0
+# The budget, plus the interpreter's own exit; Kubernetes' default grace adds 10 s.
+EXIT_DEADLINE = SHUTDOWN_SECONDS + 6
+
+
+async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    values = generate_stream(runs=60, seed=71)
+    first, second = values[: len(values) // 2], values[len(values) // 2 :]
+    url = make_url(postgres_settings.url.get_secret_value())
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxied = PostgresSettings(
+        url=url.set(port=await proxy.start()).render_as_string(hide_password=False)  # type: ignore[arg-type]
+    )
+    prefix = f"term-{uuid.uuid4().hex[:8]}"
+    group = f"{prefix}-postgres"
+    env = consumer_env(
+        kafka_bootstrap, topic, proxied, prefix,
+        RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
+    )  # fmt: skip
+    first_ends = await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+    processes = []
+    try:
+        process = ConsumerProcess(env, tmp_path, "down.log").start()
+        processes.append(process)
+
+        async def committed(ends: dict[int, int]) -> bool:
+            return await committed_offsets(kafka_bootstrap, group, topic) == ends
+
+        await wait_until(lambda: committed(first_ends), what="the first half committed")
+        proxy.cut()
+        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+
+        async def backing_off() -> bool:
+            return '"transient failure, retrying"' in process.output()
+
+        await wait_until(backing_off, what="the consumer backing off")
+        process.signal(signal.SIGTERM)
+        asked = time.monotonic()
+        code = await process.wait(timeout=EXIT_DEADLINE)
+        print(f"[shutdown, sink down] exit {code} {time.monotonic() - asked:.1f}s after SIGTERM")
+        assert code == 0, process.output()[-2000:]
+        assert await committed(first_ends), "committed a batch that was not written"
+        assert await events_stored(postgres_engine) == len(set(first))
+
+        proxy.restore()
+        again = ConsumerProcess(env, tmp_path, "again.log").start()
+        processes.append(again)
+        await wait_until(
+            lambda: _stored(postgres_engine, len(set(values))), timeout=60, what="the rest"
+        )
+        again.signal(signal.SIGTERM)
+        assert await again.wait(timeout=EXIT_DEADLINE) == 0, again.output()[-2000:]
+    finally:
+        for p in processes:
+            p.kill()
+        await proxy.stop()
+    await check_ledger(postgres_engine, values, faults=2, name="sigterm while the sink is down")
+
+
+async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_budget(
+    postgres_settings: PostgresSettings, postgres_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    values = generate_stream(runs=300, seed=73)
+    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
+    prefix = f"frozen-{uuid.uuid4().hex[:8]}"
+    with running(start_tansu()) as broker:
+        await create_topic(broker.address, topic, partitions=2)
+        await produce_records(broker.address, topic, keyed_by_run(values))
+        env = consumer_env(
+            broker.address, topic, postgres_settings, prefix,
+            RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
+            RUNLEDGER_KAFKA__MAX_BATCH_RECORDS="10",
+        )  # fmt: skip
+        processes = [ConsumerProcess(env, tmp_path, "frozen.log").start()]
+        try:
+            await wait_until(
+                lambda: _stored_at_least(postgres_engine, len(values) // 4),
+                what="a quarter of the stream",
+            )
+            # A frozen broker accepts connections and never answers: the commit in flight
+            # and the dead-letter producer's flush would wait for aiokafka's request
+            # timeout (40 s) without the budget.
+            broker.process.send_signal(signal.SIGSTOP)
+            processes[0].signal(signal.SIGTERM)
+            asked = time.monotonic()
+            code = await processes[0].wait(timeout=EXIT_DEADLINE)
+            print(f"[shutdown, broker frozen] exit {code} {time.monotonic() - asked:.1f}s")
+            assert code == 0, processes[0].output()[-2000:]
+            assert await events_stored(postgres_engine) < len(set(values)), "frozen too late"
+
+            broker.process.send_signal(signal.SIGCONT)
+            processes.append(ConsumerProcess(env, tmp_path, "thawed.log").start())
+            await wait_until(
+                lambda: _stored(postgres_engine, len(set(values))), timeout=60, what="the rest"
+            )
+        finally:
+            broker.process.send_signal(signal.SIGCONT)
+            for process in processes:
+                process.kill()
+    await check_ledger(postgres_engine, values, faults=2, name="sigterm with the broker frozen")
+
+
+async def _stored_at_least(engine: AsyncEngine, count: int) -> bool:
+    return await events_stored(engine) >= count
+
+
+async def _stored(engine: AsyncEngine, count: int) -> bool:
+    return await events_stored(engine) == count
