@@ -29,7 +29,7 @@ from consumer.config import load_settings
 from consumer.logging import configure_logging
 from consumer.pipeline import SinkPipeline
 from consumer.settings import LogSettings, Settings
-from sinks.base import SinkRecord
+from sinks.base import Sink, SinkRecord
 from sinks.graph.bench import measure_graph, scratch_graph
 from sinks.graph.settings import GraphSettings
 from sinks.graph.sink import GraphSink
@@ -175,7 +175,7 @@ class _Bench:
         self.progress(f"{label}: end to end into both sinks (a group each)")
         await empty_tables(self.engine)
         async with scratch_graph(graph) as scratch:
-            sinks = [PostgresSink(self.postgres), GraphSink(scratch)]
+            sinks: list[Sink] = [PostgresSink(self.postgres), GraphSink(scratch)]
             figures.add("e2e_both_eps", await e2e_eps(self._settings(topic), sinks, o.events))
 
     async def latency(self) -> None:

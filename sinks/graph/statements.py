@@ -69,7 +69,8 @@ def _merge_group(
     incoming = row.group(group)
     beats = _beats(incoming, node, keys, wins)
     wins_here = f"{incoming.variable} IS NOT NULL AND ({node}.{keys[-1]} IS NULL OR {beats})"
-    return f"FOREACH (_ IN CASE WHEN {wins_here} THEN [1] ELSE [] END | {_replace(node, incoming.entries())})"
+    replace = _replace(node, incoming.entries())
+    return f"FOREACH (_ IN CASE WHEN {wins_here} THEN [1] ELSE [] END | {replace})"
 
 
 def _replace(node: str, entries: str) -> str:
@@ -171,8 +172,13 @@ REFRESH_TASKS = _statement(
     WITH te, collect(a) AS attempts
     WITH te, attempts[0] AS current,
          head([x IN attempts WHERE x.startEventId IS NOT NULL]) AS started
-    {_replace("te", _copied("current", CURRENT_ATTEMPT_PROPERTIES)
-              + ", tokensTotal: current.tokensInput + current.tokensOutput")}
+    {
+        _replace(
+            "te",
+            _copied("current", CURRENT_ATTEMPT_PROPERTIES)
+            + ", tokensTotal: current.tokensInput + current.tokensOutput",
+        )
+    }
     FOREACH (_ IN CASE WHEN started IS NULL THEN [] ELSE [1] END |
              {_replace("te", _copied("started", STARTED_ATTEMPT_PROPERTIES))})
     WITH te, current

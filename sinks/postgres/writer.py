@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import pydantic_core
 from sqlalchemy import Connection, CursorResult, Table, bindparam, update
 from sqlalchemy.sql.dml import Insert
 
-from contracts import Event, TaskResult, TaskStart
+from contracts import Event
 from sinks.base import SinkRecord
 from sinks.postgres.aggregates import SUMMARY_COLUMNS, load_summaries, summaries_query
 from sinks.postgres.merge import (
@@ -242,8 +242,7 @@ def _task_key(event: Event) -> TaskKey | None:
     # The type tag, not isinstance: a check against a pydantic model class goes through
     # ABCMeta and costs more than the rest of this function, twice per event.
     if event.type == "task-start" or event.type == "task-result":
-        task = cast(TaskStart | TaskResult, event)
-        return TaskKey(task.run_id, task.task_id, task.attempt)
+        return TaskKey(event.run_id, event.task_id, event.attempt)
     return None
 
 

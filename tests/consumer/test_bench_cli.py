@@ -34,7 +34,7 @@ TINY += ["--latency-seconds", "1", "--backlog", "600", "--postgres-url", SERVER]
 
 def _bench(kafka_bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap}
-    return subprocess.run(  # noqa: S603 - our own entry point
+    return subprocess.run(
         [str(RUNLEDGER), "bench", *TINY, *args],
         env=env,
         capture_output=True,
@@ -47,7 +47,9 @@ def _bench(kafka_bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]
 async def _bench_databases() -> list[str]:
     conn = await asyncpg.connect(SERVER)
     try:
-        rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'runledger_bench_%'")
+        rows = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'runledger_bench_%'"
+        )
     finally:
         await conn.close()
     return [row["datname"] for row in rows]
@@ -82,7 +84,7 @@ async def test_bench_json_has_every_figure(kafka_bootstrap: str) -> None:
 
 def test_bench_without_postgres_is_one_clear_error(kafka_bootstrap: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "RUNLEDGER_POSTGRES__URL"}
-    done = subprocess.run(  # noqa: S603 - our own entry point
+    done = subprocess.run(
         [str(RUNLEDGER), "bench", "--events", "10", "--skip-graph"],
         env={**env, "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap},
         capture_output=True,
