@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -33,6 +34,8 @@ from consumer.metrics import Metrics
 from consumer.pipeline import PipelineOptions, SinkPipeline
 from consumer.settings import Settings
 from sinks.base import Sink
+
+T = TypeVar("T")
 
 log = structlog.get_logger("runledger.runner")
 
@@ -168,24 +171,62 @@ async def run_sinks(
     """Run a pipeline per sink until SIGTERM/SIGINT, ``stopping`` is set, or one fails.
 
     The metrics and health endpoint is up first (alive while the broker is awaited) and
-    goes last; each pipeline's sink probe and lag sampler run while it runs.
+    goes last; each pipeline's sink probe and lag sampler run while it runs. A signal
+    during start-up (a pod stopped while its broker is still unreachable) ends it cleanly.
     """
+    stopping = stopping or asyncio.Event()
     budget = ShutdownBudget(settings.shutdown_timeout_seconds)
-    async with contextlib.AsyncExitStack() as stack:
-        health = Health()
-        await stack.enter_async_context(serving(settings.metrics, metrics.registry, health))
-        await _with_broker_retries(
-            settings,
-            "creating topics",
-            lambda: ensure_topics(settings, [settings.dead_letter_topic]),
-        )
-        running = [
-            await stack.enter_async_context(open_pipeline(settings, s, metrics, budget))
-            for s in sinks
-        ]
-        for r in running:
-            await stack.enter_async_context(monitoring(r.pipeline, metrics, health))
-        await supervise([r.pipeline for r in running], budget, stopping or asyncio.Event())
+    with _signals_set(stopping):
+        async with contextlib.AsyncExitStack() as stack:
+            health = Health()
+            await stack.enter_async_context(serving(settings.metrics, metrics.registry, health))
+
+            async def start() -> list[RunningPipeline]:
+                await _with_broker_retries(
+                    settings,
+                    "creating topics",
+                    lambda: ensure_topics(settings, [settings.dead_letter_topic]),
+                )
+                return [
+                    await stack.enter_async_context(open_pipeline(settings, s, metrics, budget))
+                    for s in sinks
+                ]
+
+            running = await _unless_stopped(start(), stopping)
+            if running is None:
+                log.info("stopped during start-up")
+                return
+            for r in running:
+                await stack.enter_async_context(monitoring(r.pipeline, metrics, health))
+            await supervise([r.pipeline for r in running], budget, stopping)
+
+
+@contextlib.contextmanager
+def _signals_set(stopping: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stopping`` instead of killing the process."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, T], stopping: asyncio.Event) -> T | None:
+    """``work``'s result, or ``None`` once ``stopping`` is set first (``work`` is cancelled)."""
+    task = asyncio.create_task(work)
+    waiter = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return None if task.cancelled() else task.result()
 
 
 async def supervise(
@@ -195,9 +236,6 @@ async def supervise(
 
     The pipelines get the shutdown budget minus its reserve to finish their batches.
     """
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
     tasks = [asyncio.create_task(p.run(), name=f"pipeline-{p.sink.name}") for p in pipelines]
     stop_waiter = asyncio.create_task(stopping.wait())
     try:
@@ -216,5 +254,3 @@ async def supervise(
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop_waiter.cancel()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)

@@ -22,7 +22,7 @@ from delivery_support import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.embedded import running, start_tansu
+from consumer.embedded import free_port, running, start_tansu
 from sinks.postgres.settings import PostgresSettings
 
 from support import create_topic, wait_until
@@ -142,3 +142,25 @@ async def _stored_at_least(engine: AsyncEngine, count: int) -> bool:
 
 async def _stored(engine: AsyncEngine, count: int) -> bool:
     return await events_stored(engine) == count
+
+
+async def test_sigterm_while_the_broker_is_unreachable_at_start_up_exits_cleanly(
+    postgres_settings: PostgresSettings, tmp_path: Path
+) -> None:
+    """A pod stopped before its broker ever answered exits 0, not killed by the signal."""
+    nobody = f"127.0.0.1:{free_port()}"
+    env = consumer_env(nobody, "telemetry", postgres_settings, f"early-{uuid.uuid4().hex[:8]}")
+    process = ConsumerProcess(env, tmp_path, "early.log").start()
+    try:
+
+        async def retrying() -> bool:
+            return '"broker unreachable, retrying"' in process.output()
+
+        await wait_until(retrying, what="the consumer waiting for its broker")
+        process.signal(signal.SIGTERM)
+        code = await process.wait(timeout=EXIT_DEADLINE)
+        assert code == 0, process.output()[-2000:]
+        assert '"stopped during start-up"' in process.output()
+        assert "Traceback" not in process.output()
+    finally:
+        process.kill()
