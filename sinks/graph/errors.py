@@ -1,9 +1,11 @@
 """Which graph-engine errors mean "retry later" and which mean "this record can never fit".
 
 Like the relational sink, only errors about the data itself are permanent: Neo4j's
-constraint, type and argument errors, and FalkorDB's refusals of a query's values.
-Everything else, including errors we do not recognise, is transient: retrying is safe,
-dropping data is not.
+constraint, type and argument errors, and FalkorDB's error replies. FalkorDB's replies
+carry no codes, so any reply that is not one of the known server-state replies below
+counts as a refusal of the query's values (the batch is split and the record
+dead-lettered, never dropped). Everything else, network errors and unknown Neo4j codes
+included, is transient: retrying is safe.
 """
 
 from __future__ import annotations
