@@ -15,9 +15,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from consumer.settings import Settings
-from consumer.topic_reader import read_topic
+from consumer.topic_reader import TopicReadError, read_topic
 from contracts import DecodeError, Event, decode_event
-from sinks.base import RunSnapshot, RunSnapshotSource, TaskSnapshot
+from sinks.base import RunSnapshot, RunSnapshotSource, SinkError, TaskSnapshot
 from sinks.state import TaskKey, TaskState, fold, summarize_run, task_totals
 
 COMPARED_FIELDS = (
@@ -25,6 +25,13 @@ COMPARED_FIELDS = (
     "tasks_waiting", "tokens_input", "tokens_output", "tokens_total", "tool_calls",
 )  # fmt: skip
 MISSING = "(missing)"
+
+
+class SourceReadError(Exception):
+    """A source could not be read (store unreachable, query refused): no verdict on drift."""
+
+    def __init__(self, source: str, error: Exception) -> None:
+        super().__init__(f"cannot read {source!r}: {error}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +110,17 @@ async def reconcile(
 async def _snapshots(
     sources: Mapping[str, RunSnapshotSource], run_ids: Collection[str] | None
 ) -> dict[str, dict[str, RunSnapshot]]:
-    results = await asyncio.gather(*(s.run_snapshots(run_ids) for s in sources.values()))
+    results = await asyncio.gather(*(_read(n, s, run_ids) for n, s in sources.items()))
     return dict(zip(sources, results, strict=True))
+
+
+async def _read(
+    name: str, source: RunSnapshotSource, run_ids: Collection[str] | None
+) -> dict[str, RunSnapshot]:
+    try:
+        return await source.run_snapshots(run_ids)
+    except (SinkError, TopicReadError) as error:
+        raise SourceReadError(name, error) from error
 
 
 def reference_snapshots(events: Iterable[Event]) -> dict[str, RunSnapshot]:

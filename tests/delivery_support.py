@@ -29,7 +29,7 @@ from consumer.reconcile import compare, reference_snapshots
 from consumer.settings import Settings
 from consumer.topic_reader import read_topic
 from contracts import decode_event
-from sinks.base import RunSnapshot, SinkRecord, TaskSnapshot, WriteResult
+from sinks.base import RunSnapshot, SinkRecord, WriteResult
 from sinks.graph import GraphSink
 from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.postgres import PostgresSink
@@ -150,9 +150,7 @@ async def check_graph(sink: GraphSink, values: Sequence[bytes], faults: int, nam
     """Compare the graph with the reference model, like ``check_ledger``."""
     wanted = {json.loads(v)["event_id"] for v in values}
     stored = {row[0] for row in await graph_rows(sink, "MATCH (e:Event) RETURN e.id")}
-    report = compare(
-        {"reference": expected_snapshots(values), "graph": await graph_snapshots(sink)}
-    )
+    report = compare({"reference": expected_snapshots(values), "graph": await sink.run_snapshots()})
     figures = Figures(
         len(values), len(wanted), faults, len(wanted - stored), len(report.drifted_runs)
     )
@@ -178,34 +176,6 @@ async def graph_rows(sink: GraphSink, cypher: str) -> list[list[Any]]:
 async def graph_events_stored(sink: GraphSink) -> int:
     ((count,),) = await graph_rows(sink, "MATCH (e:Event) RETURN count(e)")
     return int(count)
-
-
-_GRAPH_RUN_FIELDS = {
-    "status": "status", "tasks_total": "tasksTotal", "tasks_successful": "tasksSuccessful",
-    "tasks_failed": "tasksFailed", "tasks_running": "tasksRunning",
-    "tasks_waiting": "tasksWaiting", "tokens_input": "tokensInput",
-    "tokens_output": "tokensOutput", "tokens_total": "tokensTotal", "tool_calls": "toolCalls",
-}  # fmt: skip
-
-
-async def graph_snapshots(sink: GraphSink) -> dict[str, RunSnapshot]:
-    """What the graph holds per run, in the shape ``runledger reconcile`` compares."""
-    columns = ", ".join(f"r.{prop}" for prop in _GRAPH_RUN_FIELDS.values())
-    runs = await graph_rows(sink, f"MATCH (r:Run) RETURN r.id, {columns}")
-    tasks: dict[str, dict[str, TaskSnapshot]] = {}
-    for run_id, task_id, attempt, status in await graph_rows(
-        sink,
-        "MATCH (r:Run)-[:HAS_TASK_EXECUTION]->(t:TaskExecution) "
-        "RETURN r.id, t.taskId, t.attemptNumber, t.status",
-    ):
-        tasks.setdefault(run_id, {})[task_id] = TaskSnapshot(attempt, status)
-    snapshots = {}
-    for run_id, *values in runs:
-        fields: dict[str, Any] = {
-            name: value or 0 for name, value in zip(_GRAPH_RUN_FIELDS, values, strict=True)
-        }
-        snapshots[run_id] = RunSnapshot(run_id=run_id, tasks=tasks.get(run_id, {}), **fields)
-    return snapshots
 
 
 async def events_stored(engine: AsyncEngine) -> int:

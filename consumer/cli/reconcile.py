@@ -13,7 +13,7 @@ from rich.table import Table
 
 from consumer.config import build_sinks, load_settings
 from consumer.logging import configure_logging
-from consumer.reconcile import ReconcileReport, TopicReference, reconcile
+from consumer.reconcile import ReconcileReport, SourceReadError, TopicReference, reconcile
 from sinks.base import RunSnapshotSource, Sink
 
 
@@ -53,7 +53,8 @@ def reconcile_command(
 ) -> None:
     """Compare what each sink holds, run by run: status, counters, token sums, attempts.
 
-    Exit status 0 when every source agrees, 1 on any drift, 2 on a configuration error.
+    Exit status 0 when every source agrees, 1 on any drift or an unreadable source, 2 on a
+    configuration error.
     Reads RUNLEDGER_SINKS and each sink's settings (and RUNLEDGER_KAFKA__* with --with-topic).
     """  # fmt: skip
     settings = load_settings(**({"sinks": sink} if sink else {}))
@@ -73,7 +74,11 @@ def reconcile_command(
             "reconciliation compares at least two sources: configure two sinks "
             "(e.g. RUNLEDGER_SINKS=postgres,graph) or add --with-topic"
         )
-    report = asyncio.run(_reconcile(sources, sinks, run, recheck_after))
+    try:
+        report = asyncio.run(_reconcile(sources, sinks, run, recheck_after))
+    except SourceReadError as error:
+        typer.echo(f"runledger: error: {error}", err=True)
+        raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(_as_json(report)))
     else:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import neo4j.exceptions as neo4j_errors
 import redis.exceptions as redis_errors
 
-from sinks.base import SinkRecord, WriteResult
+from sinks.base import RunSnapshot, SinkRecord, TaskSnapshot, WriteResult
 from sinks.graph.engine import Call, GraphEngine
 from sinks.graph.errors import NETWORK_ERRORS, classify
 from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.graph.neo4j_engine import Neo4jEngine
 from sinks.graph.settings import GraphSettings
+from sinks.graph.statements import RUN_SNAPSHOTS, RUN_SNAPSHOTS_OF
 from sinks.graph.writer import BatchPlanner
 
 ENGINE_ERRORS: tuple[type[BaseException], ...] = (
@@ -21,6 +23,14 @@ ENGINE_ERRORS: tuple[type[BaseException], ...] = (
     redis_errors.RedisError,
     *NETWORK_ERRORS,
 )
+
+# RunSnapshot's counters and the Run properties that hold them.
+_COUNTERS = {
+    "tasks_total": "tasksTotal", "tasks_successful": "tasksSuccessful",
+    "tasks_failed": "tasksFailed", "tasks_running": "tasksRunning",
+    "tasks_waiting": "tasksWaiting", "tokens_input": "tokensInput",
+    "tokens_output": "tokensOutput", "tokens_total": "tokensTotal", "tool_calls": "toolCalls",
+}  # fmt: skip
 
 
 def create_engine(settings: GraphSettings) -> GraphEngine:
@@ -68,6 +78,17 @@ class GraphSink:
             raise classify(exc) from exc
         return WriteResult(duplicate_event_ids=duplicates)
 
+    async def run_snapshots(self, run_ids: Collection[str] | None = None) -> dict[str, RunSnapshot]:
+        """What the graph holds per run, for ``runledger reconcile`` (works before ``start``)."""
+        try:
+            if run_ids is None:
+                rows = await self._engine.read(RUN_SNAPSHOTS, {})
+            else:
+                rows = await self._engine.read(RUN_SNAPSHOTS_OF, {"runIds": sorted(set(run_ids))})
+        except ENGINE_ERRORS as exc:
+            raise classify(exc) from exc
+        return {str(row["id"]): _snapshot(row) for row in rows}
+
     async def health(self) -> None:
         try:
             await self._engine.ping()
@@ -76,3 +97,16 @@ class GraphSink:
 
     async def close(self) -> None:
         await self._engine.close()
+
+
+def _snapshot(row: dict[str, Any]) -> RunSnapshot:
+    """A row of ``RUN_SNAPSHOTS`` as the snapshot every sink answers with."""
+    return RunSnapshot(
+        run_id=str(row["id"]),
+        status=str(row["status"]),
+        **{field: int(row[prop]) for field, prop in _COUNTERS.items()},
+        tasks={
+            str(task_id): TaskSnapshot(int(attempt), str(status))
+            for task_id, attempt, status in row["tasks"]
+        },
+    )

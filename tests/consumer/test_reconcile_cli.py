@@ -1,14 +1,19 @@
-"""``runledger reconcile`` on a real ledger and topic: in sync exits 0, a silent change to one
-run is reported with its run id and exits 1 (for a CronJob), a lone source is a usage error."""
+"""``runledger reconcile`` on a real ledger, graph and topic: in sync exits 0, a silent change to
+one run is reported with its run id and exits 1 (for a CronJob), a lone source is a usage error."""
 
 from __future__ import annotations
 
 import json
+import socket
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from delivery_support import (
     events_stored,
     generate_stream,
+    graph_events_stored,
     keyed_by_run,
     produce_records,
     run_id_of,
@@ -17,11 +22,27 @@ from delivery_support import (
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sinks.graph import GraphSink
+from sinks.graph.falkordb_engine import FalkorDBEngine
+from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
 from support import consuming, make_settings, wait_until
+
+
+@pytest.fixture
+async def graph_settings(falkordb_address: tuple[str, int]) -> AsyncIterator[GraphSettings]:
+    """A throwaway graph on the session's FalkorDB, deleted afterwards."""
+    host, port = falkordb_address
+    settings = GraphSettings(uri=f"falkordb://{host}:{port}/reconcile-{uuid.uuid4().hex[:12]}")
+    yield settings
+    engine = FalkorDBEngine(settings)
+    try:
+        await engine.delete_graph()
+    finally:
+        await engine.close()
 
 
 async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
@@ -77,3 +98,76 @@ async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
     assert code == 2
     assert err.strip().startswith("runledger: reconciliation compares at least two sources")
     assert "Traceback" not in err
+
+
+async def test_reconcile_compares_the_ledger_with_the_graph(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+    graph_settings: GraphSettings,
+    tmp_path: Path,
+) -> None:
+    values = generate_stream(runs=15, seed=89)
+    run_ids = sorted({run_id_of(v) for v in values})
+    await produce_records(kafka_bootstrap, topic, keyed_by_run(values))
+    graph = GraphSink(graph_settings)
+    try:
+        settings = make_settings(kafka_bootstrap, topic)
+        async with consuming(
+            settings, [PostgresSink(postgres_settings), GraphSink(graph_settings)]
+        ):
+
+            async def written() -> bool:
+                wanted = len(set(values))
+                return (
+                    await events_stored(postgres_engine) == wanted
+                    and await graph_events_stored(graph) == wanted
+                )
+
+            await wait_until(written, what="the stream written into both sinks")
+        env = {
+            "RUNLEDGER_SINKS": "postgres,graph",
+            "RUNLEDGER_POSTGRES__URL": postgres_settings.url.get_secret_value(),
+            "RUNLEDGER_GRAPH__URI": graph_settings.uri,
+            "COLUMNS": "200",
+        }
+
+        result = await runledger("reconcile", env=env, cwd=tmp_path)
+        assert result.code == 0, result.stderr
+        assert f"in sync: {len(run_ids)} run(s) agree across postgres, graph" in result.stdout
+
+        drifted = run_ids[5]
+        engine = graph.engine
+        assert isinstance(engine, FalkorDBEngine)
+        await (await engine.connect()).query(  # a silent change the consumer never made
+            "MATCH (r:Run {id: $id}) SET r.tokensTotal = r.tokensTotal + 7", {"id": drifted}
+        )
+        result = await runledger("reconcile", "--json", env=env, cwd=tmp_path)
+        assert result.code == 1, result.stderr
+        report = json.loads(result.stdout)
+        assert report["drifted_runs"] == [drifted]
+        assert [(d["run_id"], d["what"]) for d in report["drifts"]] == [(drifted, "tokens_total")]
+        result = await runledger("reconcile", env=env, cwd=tmp_path)
+        assert result.code == 1, result.stderr
+        assert drifted in result.stdout
+        assert f"DRIFT: 1 of {len(run_ids)} run(s) differ across postgres, graph" in result.stdout
+    finally:
+        await graph.close()
+
+
+async def test_an_unreachable_graph_is_one_line_not_a_traceback(
+    postgres_settings: PostgresSettings, tmp_path: Path
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {
+        "RUNLEDGER_SINKS": "postgres,graph",
+        "RUNLEDGER_POSTGRES__URL": postgres_settings.url.get_secret_value(),
+        "RUNLEDGER_GRAPH__URI": f"falkordb://127.0.0.1:{port}/nowhere",
+    }
+    result = await runledger("reconcile", env=env, cwd=tmp_path)
+    assert result.code == 1
+    assert result.stderr.startswith("runledger: error: cannot read 'graph': ConnectionError")
+    assert "Traceback" not in result.stderr
