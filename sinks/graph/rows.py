@@ -105,10 +105,6 @@ class Packed:
         """``f: row[i], ...``: the entries of the row's map (nested groups stay packed)."""
         return ", ".join(f"{f}: {getattr(self, f)}" for f in self.fields)
 
-    def assignments(self, node: str, skip: tuple[str, ...] = ()) -> str:
-        """``node.f = row[i], ...`` for every field but ``skip``."""
-        return ", ".join(f"{node}.{f} = {getattr(self, f)}" for f in self.fields if f not in skip)
-
 
 @dataclass(frozen=True)
 class BatchRows:

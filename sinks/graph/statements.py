@@ -15,6 +15,12 @@ by replacing the node's whole map, ``SET n = n {.*, k: v}`` (``_replace``), neve
 or keeps the wrong properties when one query removes several properties of a node and
 sets others. The replacement means the same on Neo4j.
 
+Each write of a node costs FalkorDB an update of its label's indexes, whatever property
+it sets, so the statements write a node as few times as they can: events and task
+attempts are created with all their properties at once (``MERGE ... ON CREATE SET``
+would write them twice), a stored attempt or task execution gets one replacement
+holding everything that changed.
+
 ``registry(dialect)`` lists every statement with its parameters: the sink sends nothing
 that is not in it, and the Neo4j lint test checks all of it.
 """
@@ -62,15 +68,31 @@ def _beats(new: Packed, old: str, keys: tuple[str, ...], wins: Literal["lowest",
 def _merge_group(
     node: str, row: Packed, group: str, keys: tuple[str, ...], wins: Literal["lowest", "highest"]
 ) -> str:
-    """Set the group's properties from the row when it has the group and its key wins.
+    """Set the group's properties from the row when it has the group and its key wins."""
+    replace = _replace(node, row.group(group).entries())
+    won = _wins(node, row, group, keys, wins)
+    return f"FOREACH (_ IN CASE WHEN {won} THEN [1] ELSE [] END | {replace})"
+
+
+def _wins(
+    node: str, row: Packed, group: str, keys: tuple[str, ...], wins: Literal["lowest", "highest"]
+) -> str:
+    """Cypher: the row has the group and its key beats the node's (or the node has none).
 
     The group is present on the node when its last key (an event id) is set.
     """
     incoming = row.group(group)
     beats = _beats(incoming, node, keys, wins)
-    wins_here = f"{incoming.variable} IS NOT NULL AND ({node}.{keys[-1]} IS NULL OR {beats})"
-    replace = _replace(node, incoming.entries())
-    return f"FOREACH (_ IN CASE WHEN {wins_here} THEN [1] ELSE [] END | {replace})"
+    return f"{incoming.variable} IS NOT NULL AND ({node}.{keys[-1]} IS NULL OR {beats})"
+
+
+def _chosen(node: str, row: Packed, group: str, won: str) -> str:
+    """Map entries of the group: the row's values where ``won`` holds, else the node's own."""
+    incoming = row.group(group)
+    return ", ".join(
+        f"{f}: CASE WHEN {won} THEN {getattr(incoming, f)} ELSE {node}.{f} END"
+        for f in incoming.fields
+    )
 
 
 def _replace(node: str, entries: str) -> str:
@@ -87,9 +109,34 @@ _RUN_DECLARATION = _merge_group(
 _RUN_FINALIZATION = _merge_group(
     "r", _RUN, "finalization", ("endTime", "finalizedEventId"), "highest"
 )
-_ATTEMPT_START = _merge_group("a", _ATTEMPT, "start", ("startTime", "startEventId"), "lowest")
-_ATTEMPT_RESULT = _merge_group(
+_ATTEMPT_START_WINS = _wins("a", _ATTEMPT, "start", ("startTime", "startEventId"), "lowest")
+_ATTEMPT_RESULT_WINS = _wins(
     "a", _ATTEMPT, "result", ("resultRank", "resultAt", "resultEventId"), "highest"
+)
+# What a task attempt holds before any result.
+_ATTEMPT_DEFAULTS = {
+    "status": "'running'", "resultRank": "0", "tokensInput": "0", "tokensOutput": "0",
+    "toolCalls": "0",
+}  # fmt: skip
+
+
+def _new_attempt(row: Packed) -> str:
+    """Map entries of a task attempt created from the row (a null is no property)."""
+    entries = [f"{f}: {getattr(row, f)}" for f in ("id", "runId", "taskId", "attemptNumber")]
+    for group in ("start", "result"):
+        incoming = row.group(group)
+        for f in incoming.fields:
+            value = getattr(incoming, f)
+            default = _ATTEMPT_DEFAULTS.get(f)
+            entries.append(f"{f}: coalesce({value}, {default})" if default else f"{f}: {value}")
+    return ", ".join(entries)
+
+
+_ATTEMPT_WRITE = _replace(
+    "a",
+    _chosen("a", _ATTEMPT, "start", "startWins")
+    + ", "
+    + _chosen("a", _ATTEMPT, "result", "resultWins"),
 )
 _GENERIC_LABEL = "FOREACH (_ IN CASE WHEN $genericLabel THEN [1] ELSE [] END | SET {node}:Node)"
 
@@ -116,6 +163,36 @@ EXISTING_EVENTS = _statement(
 
 HEALTH = _statement("health", "RETURN 1 AS ok")
 
+
+def _run_snapshots(name: str, match: str, *params: str) -> Statement:
+    """What ``runledger reconcile`` compares per run: counters and each task's current attempt."""
+    return _statement(
+        name,
+        f"""
+        {match}
+        OPTIONAL MATCH (r)-[:HAS_TASK_EXECUTION]->(te:TaskExecution)
+        WITH r, collect(te) AS executions
+        RETURN r.id AS id, r.status AS status,
+               coalesce(r.tasksTotal, 0) AS tasksTotal,
+               coalesce(r.tasksSuccessful, 0) AS tasksSuccessful,
+               coalesce(r.tasksFailed, 0) AS tasksFailed,
+               coalesce(r.tasksRunning, 0) AS tasksRunning,
+               coalesce(r.tasksWaiting, 0) AS tasksWaiting,
+               coalesce(r.tokensInput, 0) AS tokensInput,
+               coalesce(r.tokensOutput, 0) AS tokensOutput,
+               coalesce(r.tokensTotal, 0) AS tokensTotal,
+               coalesce(r.toolCalls, 0) AS toolCalls,
+               [t IN executions | [t.taskId, t.attemptNumber, t.status]] AS tasks
+        """,
+        *params,
+    )
+
+
+RUN_SNAPSHOTS = _run_snapshots("run_snapshots", "MATCH (r:Run)")
+RUN_SNAPSHOTS_OF = _run_snapshots(
+    "run_snapshots_of", "UNWIND $runIds AS id MATCH (r:Run {id: id})", "runIds"
+)
+
 MERGE_RUNS = _statement(
     "merge_runs",
     f"""
@@ -131,33 +208,37 @@ MERGE_RUNS = _statement(
     "genericLabel",
 )
 
+# Events are created, not merged: a MERGE's ON CREATE SET updates (and re-indexes) every
+# new node a second time on FalkorDB, twice the cost. Skipping the stored ones is safe in
+# the one query (FalkorDB) or the one transaction (Neo4j) of the batch: merge_runs has
+# write-locked the events' runs first, so no other batch adds an event of them meanwhile.
 MERGE_EVENTS = _statement(
     "merge_events",
     f"""
     UNWIND $events AS row
-    MERGE (e:Event {{id: {_EVENT.id}}})
-    ON CREATE SET {_EVENT.assignments("e", skip=("id",))}
+    OPTIONAL MATCH (stored:Event {{id: {_EVENT.id}}})
+    WITH row WHERE stored IS NULL
+    CREATE (:Event {{{_EVENT.entries()}}})
     """,
     "events",
 )
 
+# Task attempts are created like events (see above); a stored one gets one replacement.
 MERGE_ATTEMPTS = _statement(
     "merge_attempts",
     f"""
     UNWIND $attempts AS row
     MATCH (r:Run {{id: {_ATTEMPT.runId}}})
     MERGE (te:TaskExecution {{id: {_ATTEMPT.taskExecutionId}}})
-    ON CREATE SET te.type = 'task_execution', te.runId = {_ATTEMPT.runId},
-                  te.taskId = {_ATTEMPT.taskId}, te.dependentsPending = true
     MERGE (r)-[:HAS_TASK_EXECUTION]->(te)
-    MERGE (a:TaskAttempt {{id: {_ATTEMPT.id}}})
-    ON CREATE SET a.runId = {_ATTEMPT.runId}, a.taskId = {_ATTEMPT.taskId},
-                  a.attemptNumber = {_ATTEMPT.attemptNumber}, a.status = 'running',
-                  a.resultRank = 0, a.tokensInput = 0, a.tokensOutput = 0, a.toolCalls = 0
-    MERGE (te)-[:HAS_ATTEMPT]->(a)
-    {_ATTEMPT_START}
-    {_ATTEMPT_RESULT}
     {_GENERIC_LABEL.format(node="te")}
+    WITH te, row
+    OPTIONAL MATCH (a:TaskAttempt {{id: {_ATTEMPT.id}}})
+    FOREACH (_ IN CASE WHEN a IS NULL THEN [1] ELSE [] END |
+             CREATE (te)-[:HAS_ATTEMPT]->(:TaskAttempt {{{_new_attempt(_ATTEMPT)}}}))
+    WITH a, row, a IS NOT NULL AND {_ATTEMPT_START_WINS} AS startWins,
+         a IS NOT NULL AND {_ATTEMPT_RESULT_WINS} AS resultWins
+    FOREACH (_ IN CASE WHEN startWins OR resultWins THEN [1] ELSE [] END | {_ATTEMPT_WRITE})
     """,
     "attempts",
     "genericLabel",
@@ -175,14 +256,14 @@ REFRESH_TASKS = _statement(
     {
         _replace(
             "te",
-            _copied("current", CURRENT_ATTEMPT_PROPERTIES)
-            + ", tokensTotal: current.tokensInput + current.tokensOutput",
+            "type: 'task_execution', runId: current.runId, taskId: current.taskId, "
+            + _copied("current", CURRENT_ATTEMPT_PROPERTIES)
+            + ", tokensTotal: current.tokensInput + current.tokensOutput, "
+            + _copied("started", STARTED_ATTEMPT_PROPERTIES),
         )
     }
-    FOREACH (_ IN CASE WHEN started IS NULL THEN [] ELSE [1] END |
-             {_replace("te", _copied("started", STARTED_ATTEMPT_PROPERTIES))})
     WITH te, current
-    MATCH (r:Run {{id: te.runId}})
+    MATCH (r:Run {{id: current.runId}})
     FOREACH (_ IN CASE WHEN current.status = 'failure' THEN [1] ELSE [] END |
              MERGE (r)-[:FAILED_TASK]->(te))
     WITH r, te, current
@@ -208,15 +289,15 @@ LINK_DEPENDENCIES = _statement(
     "startedTaskExecutionIds",
 )
 
+# Run for every task execution of the batch, not only new ones: marking the new ones
+# would cost each a second write, and the MERGE makes the rest no-ops.
 LINK_DEPENDENTS = _statement(
     "link_dependents",
-    f"""
+    """
     UNWIND $taskExecutionIds AS id
-    MATCH (te:TaskExecution {{id: id}})
-    WHERE te.dependentsPending
-    {_replace("te", "dependentsPending: null")}
+    MATCH (te:TaskExecution {id: id})
     WITH te
-    MATCH (:Run {{id: te.runId}})-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
+    MATCH (:Run {id: te.runId})-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
     WHERE te.taskId IN coalesce(other.dependsOn, [])
     MERGE (other)-[:DEPENDS_ON]->(te)
     """,
@@ -380,7 +461,8 @@ def registry(dialect: Dialect) -> tuple[Statement, ...]:
     schema = tuple(
         _statement(f"schema_{i}", text) for i, text in enumerate(dialect.schema_statements())
     )
-    return (*schema, HEALTH, EXISTING_EVENTS, *write_statements(dialect).in_order())
+    reads = (HEALTH, EXISTING_EVENTS, RUN_SNAPSHOTS, RUN_SNAPSHOTS_OF)
+    return (*schema, *reads, *write_statements(dialect).in_order())
 
 
 # The model's vocabulary, for the Neo4j linter (a misspelt name is a warning there).
@@ -396,7 +478,6 @@ PROPERTY_KEYS = (
     "endTime", "finalizedEventId", "finalStatus", "cancelled", "finalResult", "error",
     "startTime", "duration", "tasksTotal", "tasksSuccessful", "tasksFailed", "tasksRunning",
     "tasksWaiting", "tokensInput", "tokensOutput", "tokensTotal", "toolCalls", "lock",
-    "dependentsPending",
     # TaskExecution and TaskAttempt
     "runId", "taskId", "attemptNumber", "agentRole", "qcRole", "prompt", "dependsOn",
     "startEventId", "resultRank", "resultAt", "resultEventId", "output", "qcPassed", "qcScore",
