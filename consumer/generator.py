@@ -370,6 +370,8 @@ class _RunSim:
         rng = self.rng
         breaks = task.task_id == breaker and self.outcome in ("failed", "partial")
         for attempt in range(1, _MAX_ATTEMPTS + 1):
+            if cutoff is not None and begin >= cutoff:
+                return None  # a retry the run's end cut off before it started
             run_fields: dict[str, Any] = {}
             if declare_run and attempt == 1 and not self._send_run_start:
                 parent_id = self.parent[0] if self.parent else None

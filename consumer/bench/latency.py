@@ -1,7 +1,8 @@
 """Event age at write under a fixed offered load.
 
 A separate process plays the orchestrators: it publishes fresh events (``occurred_at``
-= the moment of sending) at a steady rate, in small batches every few milliseconds,
+= the moment of sending) at a steady rate, in small batches every few milliseconds
+(the events are generated before its clock starts, so there is no opening burst),
 while runledger consumes them. The age of an event is the time from its
 ``occurred_at`` to the end of the sink transaction that wrote it.
 """
@@ -9,13 +10,13 @@ while runledger consumes them. The age of an event is the time from its
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import time
 import zlib
 from datetime import UTC, datetime
 from typing import Any
 
+import pydantic_core
 from aiokafka import AIOKafkaProducer
 
 from consumer.bench.events import keyed_events
@@ -44,7 +45,11 @@ async def _publish(bootstrap: str, topic: str, partitions: int, rate: float, cou
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     await producer.start()
     try:
-        events = keyed_events(count, seed=7)
+        # Generated and parsed before the clock starts: the load must be steady from the
+        # first tick, not a burst after a pause spent generating.
+        events = iter(
+            [(key, pydantic_core.from_json(value)) for key, value in keyed_events(count, seed=7)]
+        )
         pending: list[asyncio.Future[Any]] = []
         started = time.perf_counter()
         sent = 0
@@ -68,12 +73,11 @@ async def _send_now(
     builders = [producer.create_batch() for _ in range(partitions)]
     futures = []
     for _ in range(due):
-        key, value = next(events)
-        event = json.loads(value)
+        key, event = next(events)
         event["occurred_at"] = now
         partition = zlib.crc32(key) % partitions
         builder = builders[partition]
-        fresh = json.dumps(event, separators=(",", ":")).encode()
+        fresh = pydantic_core.to_json(event)
         if builder.append(key=key, value=fresh, timestamp=None) is None:
             futures.append(await producer.send_batch(builder, topic, partition=partition))
             builders[partition] = builder = producer.create_batch()

@@ -149,3 +149,10 @@ def test_the_fast_path_gives_exactly_n_distinct_valid_events() -> None:
     events = [decode_event(v) for v in values]
     assert len({e.event_id for e in events}) == 5000
     assert values == valid_events(5000, seed=9)
+
+
+def test_every_generated_event_is_valid_over_many_runs() -> None:
+    """A cancelled retry once began after its run's end (a negative duration_ms)."""
+    for seed in range(8):
+        for value in valid_events(20_000, seed=seed):
+            decode_event(value)  # raises DecodeError with the field at fault
