@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.embedded import running, start_falkordb, start_tansu
+from sinks.graph.falkordb_engine import FalkorDBEngine
+from sinks.graph.settings import GraphSettings
 from sinks.postgres.engine import create_engine
 from sinks.postgres.migrate import upgrade
 from sinks.postgres.settings import PostgresSettings
@@ -97,3 +99,16 @@ async def topic(kafka_bootstrap: str) -> str:
     name = f"telemetry-{uuid.uuid4().hex[:10]}"
     await create_topic(kafka_bootstrap, name, partitions=3)
     return name
+
+
+@pytest.fixture
+async def graph_settings(falkordb_address: tuple[str, int]) -> AsyncIterator[GraphSettings]:
+    """Settings pointing at a fresh graph on the session's FalkorDB; deleted afterwards."""
+    host, port = falkordb_address
+    settings = GraphSettings(uri=f"falkordb://{host}:{port}/test-{uuid.uuid4().hex[:12]}")
+    yield settings
+    engine = FalkorDBEngine(settings)
+    try:
+        await engine.delete_graph()
+    finally:
+        await engine.close()

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from delivery_support import (
     events_stored,
     generate_stream,
@@ -30,19 +27,6 @@ from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
 from support import consuming, make_settings, wait_until
-
-
-@pytest.fixture
-async def graph_settings(falkordb_address: tuple[str, int]) -> AsyncIterator[GraphSettings]:
-    """A throwaway graph on the session's FalkorDB, deleted afterwards."""
-    host, port = falkordb_address
-    settings = GraphSettings(uri=f"falkordb://{host}:{port}/reconcile-{uuid.uuid4().hex[:12]}")
-    yield settings
-    engine = FalkorDBEngine(settings)
-    try:
-        await engine.delete_graph()
-    finally:
-        await engine.close()
 
 
 async def test_reconcile_reports_drift_by_run_and_exits_non_zero(

@@ -6,8 +6,6 @@ twice, while the other sink's pipeline in the same process keeps consuming and s
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from delivery_support import (
@@ -24,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sinks.base import Sink
 from sinks.graph import GraphSink
-from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
@@ -35,19 +32,6 @@ from tcp_proxy import TcpProxy
 MAX_BACKOFF = 0.5
 
 
-@pytest.fixture
-async def graph_name(falkordb_address: tuple[str, int]) -> AsyncIterator[str]:
-    """A throwaway graph on the session's FalkorDB, deleted afterwards."""
-    name = f"outage-{uuid.uuid4().hex[:12]}"
-    yield name
-    host, port = falkordb_address
-    engine = FalkorDBEngine(GraphSettings(uri=f"falkordb://{host}:{port}/{name}"))
-    try:
-        await engine.delete_graph()
-    finally:
-        await engine.close()
-
-
 @pytest.mark.parametrize("cut", ["postgres", "graph"])
 async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_other_back(
     cut: str,
@@ -56,7 +40,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     postgres_settings: PostgresSettings,
     postgres_engine: AsyncEngine,
     falkordb_address: tuple[str, int],
-    graph_name: str,
+    graph_settings: GraphSettings,
 ) -> None:
     values = generate_stream(runs=120, seed=11)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
@@ -73,8 +57,8 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     written_pg = PostgresSettings(
         url=pg_url.set(port=pg_port).render_as_string(hide_password=False)  # type: ignore[arg-type]
     )
-    written_graph = GraphSettings(uri=f"falkordb://127.0.0.1:{falkor}/{graph_name}")
-    reader = GraphSink(GraphSettings(uri=f"falkordb://{falkor_host}:{falkor_port}/{graph_name}"))
+    written_graph = GraphSettings(uri=graph_settings.uri.replace(f":{falkor_port}/", f":{falkor}/"))
+    reader = GraphSink(graph_settings)
     other = "graph" if cut == "postgres" else "postgres"
 
     async def stored(sink: str) -> int:
