@@ -16,13 +16,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.metrics import Metrics
 from consumer.runner import run_sinks
 from consumer.settings import Settings
 from sinks.base import Sink
+from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs, task_executions
+
+from tcp_proxy import TcpProxy
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
 EXAMPLE_RUN_ID = "exec-1763134573643"
@@ -192,3 +196,12 @@ async def count_events(engine: AsyncEngine) -> int:
 
     async with engine.connect() as conn:
         return int((await conn.execute(select(func.count()).select_from(run_events))).scalar_one())
+
+
+async def proxied_postgres(settings: PostgresSettings) -> tuple[TcpProxy, PostgresSettings]:
+    """A started proxy in front of the test's database, and settings that go through it
+    (``proxy.cut()`` is the outage; the caller stops the proxy)."""
+    url = make_url(settings.url.get_secret_value())
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    through = url.set(port=await proxy.start()).render_as_string(hide_password=False)
+    return proxy, PostgresSettings(url=through)  # type: ignore[arg-type]

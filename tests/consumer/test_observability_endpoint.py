@@ -32,10 +32,10 @@ from support import (
     example_lines,
     make_settings,
     produce,
+    proxied_postgres,
     read_topic,
     wait_until,
 )
-from tcp_proxy import TcpProxy
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 SINK = "postgres"
@@ -123,9 +123,8 @@ async def test_lag_and_readiness_follow_a_sink_outage(
     postgres_engine: AsyncEngine,
     http: httpx.AsyncClient,
 ) -> None:
-    proxy = TcpProxy("127.0.0.1", 5432)
-    url = make_url(postgres_settings.url.get_secret_value()).set(port=await proxy.start())
-    sink = PostgresSink(PostgresSettings(url=url.render_as_string(hide_password=False)))  # type: ignore[arg-type]
+    proxy, proxied = await proxied_postgres(postgres_settings)
+    sink = PostgresSink(proxied)
     settings = make_settings(kafka_bootstrap, topic, metrics={"port": port_of(http)})
     lag = "runledger_consumer_lag_messages"
     lag_seconds = "runledger_consumer_lag_seconds"

@@ -15,7 +15,6 @@ from delivery_support import (
     keyed_by_run,
     produce_records,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.dead_letters import KafkaDeadLetterQueue
@@ -26,8 +25,7 @@ from consumer.runner import pipeline_options
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from support import consuming, create_topic, make_settings, metric, wait_until
-from tcp_proxy import TcpProxy
+from support import consuming, create_topic, make_settings, metric, proxied_postgres, wait_until
 
 
 class WatchedPipeline(SinkPipeline):
@@ -51,11 +49,7 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
 ) -> None:
     values = generate_stream(runs=90, seed=53)
     first, second = values[: len(values) // 3], values[len(values) // 3 :]
-    url = make_url(postgres_settings.url.get_secret_value())
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    proxied = PostgresSettings(
-        url=url.set(port=await proxy.start()).render_as_string(hide_password=False)  # type: ignore[arg-type]
-    )
+    proxy, proxied = await proxied_postgres(postgres_settings)
     settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 40})
     await create_topic(kafka_bootstrap, settings.dead_letter_topic)
     consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, "postgres"))

@@ -19,14 +19,12 @@ from delivery_support import (
     keyed_by_run,
     produce_records,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.embedded import free_port, running, start_tansu
 from sinks.postgres.settings import PostgresSettings
 
-from support import create_topic, wait_until
-from tcp_proxy import TcpProxy
+from support import create_topic, proxied_postgres, wait_until
 
 SHUTDOWN_SECONDS = 4.0
 # The budget, plus the interpreter's own exit; Kubernetes' default grace adds 10 s.
@@ -42,11 +40,7 @@ async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
 ) -> None:
     values = generate_stream(runs=60, seed=71)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
-    url = make_url(postgres_settings.url.get_secret_value())
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    proxied = PostgresSettings(
-        url=url.set(port=await proxy.start()).render_as_string(hide_password=False)  # type: ignore[arg-type]
-    )
+    proxy, proxied = await proxied_postgres(postgres_settings)
     prefix = f"term-{uuid.uuid4().hex[:8]}"
     group = f"{prefix}-postgres"
     env = consumer_env(
