@@ -49,7 +49,14 @@ from consumer.lag import ConsumerLag
 from consumer.logging import run_id_hint
 from consumer.metrics import Metrics
 from consumer.settings import RetrySettings
-from sinks.base import PermanentSinkError, Sink, SinkRecord, TransientSinkError, WriteResult
+from sinks.base import (
+    PermanentSinkError,
+    Sink,
+    SinkMisconfigured,
+    SinkRecord,
+    TransientSinkError,
+    WriteResult,
+)
 
 log = structlog.get_logger("runledger.pipeline")
 
@@ -75,6 +82,10 @@ class DeadLetterRefused(PipelineHalted):
 
 class RetriesExhausted(PipelineHalted):
     """``RUNLEDGER_RETRY__MAX_ATTEMPTS`` transient failures in a row: the consumer stops."""
+
+
+class SinkRefused(PipelineHalted):
+    """The sink cannot work as configured (``SinkMisconfigured``): the consumer stops."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,9 @@ class PipelineStatus:
 
 
 def _retriable(error: BaseException) -> bool:
-    return not isinstance(error, PermanentSinkError | BatchAbandoned | PipelineHalted)
+    return not isinstance(
+        error, PermanentSinkError | SinkMisconfigured | BatchAbandoned | PipelineHalted
+    )
 
 
 class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -187,6 +200,8 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         """Ask the sink whether it answers again; any failure means "not yet"."""
         try:
             await self.sink.health()
+        except SinkMisconfigured:
+            raise
         except Exception as error:
             raise TransientSinkError(str(error) or type(error).__name__) from error
         self._sink_back()
@@ -365,6 +380,10 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             async for attempt in retrying:
                 with attempt:
                     return await action()
+        except SinkMisconfigured as error:
+            raise SinkRefused(
+                f"the {self.sink.name} sink cannot work as configured: {error}"
+            ) from error
         except Exception as error:
             if _retriable(error):  # only reached when max_attempts ran out
                 raise RetriesExhausted(

@@ -15,8 +15,10 @@ Guarantees a sink gives:
   (connection lost, deadlock, timeout): the pipeline retries it with backoff and never
   commits past it. ``PermanentSinkError`` means "this batch can never be written as
   it is" (a value the store rejects): the pipeline splits the batch to isolate the
-  offending records and dead-letters them. Any other exception is treated as
-  transient, because losing data is worse than retrying.
+  offending records and dead-letters them. ``SinkMisconfigured`` means "no retry can
+  fix this" (authentication refused, no such database, a statement the server rejects):
+  the pipeline stops with its message, which names the setting to fix. Any other
+  exception is treated as transient, because losing data is worse than retrying.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ class TransientSinkError(SinkError):
 
 class PermanentSinkError(SinkError):
     """The batch can never be written as it is; some record in it is at fault."""
+
+    retriable = False
+
+
+class SinkMisconfigured(SinkError):
+    """The sink refuses us whatever the records: its message says which setting to fix."""
 
     retriable = False
 
