@@ -76,11 +76,12 @@ runs = Table(
     Column("error", Text),
     Column("ended_at", UtcDateTime),
     Column("finalized_event_id", OrderedText),
-    # derived, recomputed from task_executions in the same transaction
+    # derived from task_executions in the same transaction (sinks.postgres.aggregates)
     Column("status", Text, nullable=False, server_default="pending"),
     Column("started_at", UtcDateTime),
     Column("duration_ms", BigInteger),
     Column("tasks_total", Integer, nullable=False, server_default="0"),
+    Column("tasks_seen", Integer, nullable=False, server_default="0"),  # distinct task ids
     Column("tasks_successful", Integer, nullable=False, server_default="0"),
     Column("tasks_failed", Integer, nullable=False, server_default="0"),
     Column("tasks_running", Integer, nullable=False, server_default="0"),

@@ -1,24 +1,37 @@
-"""One batch, one transaction: ledger rows, task attempts, then run aggregates.
+"""One batch, one transaction: ledger rows, run rows, task attempts, then run aggregates.
 
-Lock order: the batch's runs are upserted first, sorted by ``run_id``; that upsert
-takes each run's row lock. Task rows and aggregates are only touched while holding
-their run's lock, so concurrent consumers serialise per run and cannot deadlock, and
-the aggregate recomputation always sees every committed attempt.
+Lock order: the batch's events are inserted first, sorted by ``event_id`` (so only the
+ones the ledger did not hold yet go on); then their runs are upserted, sorted by
+``run_id``, which takes each run's row lock and reads back its stored counters. Task
+rows and aggregates are only touched while holding their run's lock, so concurrent
+consumers serialise per run and cannot deadlock (a transaction waiting on another's
+event row holds no run lock yet), and the difference the task upsert makes is applied
+to counters nobody else can change meanwhile (``sinks.postgres.aggregates``).
+
+On PostgreSQL a batch is four statements, one round trip each, whatever the size of
+its runs: insert events, upsert runs (returning their state), upsert tasks (returning
+the touched attempts before and after), update the runs' derived columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pydantic_core
-from sqlalchemy import Connection, CursorResult, Table, bindparam, update
+from sqlalchemy import Connection, CursorResult, Table, bindparam, select, tuple_, update
 from sqlalchemy.sql.dml import Insert
 
 from contracts import Event
 from sinks.base import SinkRecord
-from sinks.postgres.aggregates import SUMMARY_COLUMNS, load_summaries, summaries_query
+from sinks.postgres.aggregates import (
+    ATTEMPT_COLUMNS,
+    RUN_STATE_COLUMNS,
+    SUMMARY_COLUMNS,
+    AttemptRow,
+    run_summaries,
+)
 from sinks.postgres.merge import (
     MergeGroup,
     array_insert_sql,
@@ -28,7 +41,7 @@ from sinks.postgres.merge import (
     merge_upsert,
 )
 from sinks.postgres.tables import run_events, runs, task_executions
-from sinks.state import RunFacts, TaskKey, TaskState, fold
+from sinks.state import Ledger, RunFacts, TaskKey, TaskState, fold
 
 RUN_GROUPS = (
     MergeGroup(
@@ -98,20 +111,21 @@ class BatchWriter:
     """
 
     def __init__(self, dialect_name: str) -> None:
-        upsert_runs = merge_upsert(runs, dialect_name, ["run_id"], RUN_GROUPS, ["updated_at"])
+        upsert_runs = merge_upsert(
+            runs, dialect_name, ["run_id"], RUN_GROUPS, ["updated_at"]
+        ).returning(*(runs.c[c] for c in RUN_STATE_COLUMNS))
         upsert_tasks = merge_upsert(
             task_executions,
             dialect_name,
             ["run_id", "task_id", "attempt"],
             TASK_GROUPS,
             ["updated_at"],
-        )
+        ).returning(*(task_executions.c[c] for c in ATTEMPT_COLUMNS))
         insert_events = (
             dialect_insert(run_events, dialect_name)
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(run_events.c.event_id)
         )
-        self._summaries = summaries_query(dialect_name)
         self._apply: _Statements
         if dialect_name == "postgresql":
             self._apply = _ArrayStatements(upsert_runs, upsert_tasks, insert_events)
@@ -119,32 +133,49 @@ class BatchWriter:
             self._apply = _RowStatements(upsert_runs, upsert_tasks, insert_events)
 
     def write(self, conn: Connection, records: Sequence[SinkRecord]) -> frozenset[str]:
-        """Apply a batch inside the caller's transaction; return the duplicate event ids."""
-        now = datetime.now(UTC)
-        unique = list({r.event.event_id: r for r in records}.values())
-        batch = fold(r.event for r in unique)
-        run_ids = sorted(batch.runs)
-        self._apply.upsert_runs(conn, [_run_row(rid, batch.runs[rid], now) for rid in run_ids])
+        """Apply a batch inside the caller's transaction; return the duplicate event ids.
 
-        unique.sort(key=lambda r: r.event.event_id)
+        Only the events the ledger did not hold yet reach the runs and tasks: a re-sent
+        event id (even one with other content) must not create or touch anything.
+        """
+        now = datetime.now(UTC)
+        unique = sorted({r.event.event_id: r for r in records}.values(), key=_event_id)
         inserted = self._apply.insert_events(conn, [_event_row(r, now) for r in unique])
         duplicates = frozenset(r.event.event_id for r in records) - inserted
         if not inserted:
             return duplicates
 
-        new_events = [r.event for r in unique if r.event.event_id in inserted]
-        touched = {_task_key(e) for e in new_events} - {None}
-        task_keys = sorted(k for k in touched if k is not None)
-        if task_keys:
-            rows = [_task_row(k, batch.tasks[k], now) for k in task_keys]
-            self._apply.upsert_tasks(conn, rows)
-
-        affected = sorted({e.run_id for e in new_events})
-        summaries = load_summaries(conn, self._summaries, affected)
+        batch = fold(r.event for r in unique if r.event.event_id in inserted)
+        run_ids = sorted(batch.runs)
+        run_rows = self._apply.upsert_runs(
+            conn, [_run_row(rid, batch.runs[rid], now) for rid in run_ids]
+        )
+        before: list[AttemptRow] = []
+        after: list[AttemptRow] = []
+        if batch.tasks:
+            rows = [_task_row(k, batch.tasks[k], now) for k in sorted(batch.tasks)]
+            before, after = self._apply.upsert_tasks(conn, rows)
+        summaries = run_summaries(run_rows, before, after, _first_starts(batch))
         self._apply.update_summaries(
-            conn, [{"key_run_id": rid, **summary, "updated_at": now} for rid, summary in summaries]
+            conn,
+            [{"key_run_id": s.pop("run_id"), **s, "updated_at": now} for s in summaries],
         )
         return duplicates
+
+
+def _event_id(record: SinkRecord) -> str:
+    return record.event.event_id
+
+
+def _first_starts(batch: Ledger) -> dict[str, datetime]:
+    """The earliest task start per run among the batch's new events."""
+    first: dict[str, datetime] = {}
+    for key, state in batch.tasks.items():
+        if state.start is not None:
+            at = state.start.occurred_at
+            if key.run_id not in first or at < first[key.run_id]:
+                first[key.run_id] = at
+    return first
 
 
 Rows = Sequence[dict[str, Any]]
@@ -154,9 +185,11 @@ _SUMMARY_UPDATE = ("key_run_id", *SUMMARY_COLUMNS, "updated_at")
 class _Statements(Protocol):
     """How the batch's rows reach the database."""
 
-    def upsert_runs(self, conn: Connection, rows: Rows) -> None: ...
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]: ...
-    def upsert_tasks(self, conn: Connection, rows: Rows) -> None: ...
+    def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]: ...
+    def upsert_tasks(
+        self, conn: Connection, rows: Rows
+    ) -> tuple[list[AttemptRow], list[AttemptRow]]: ...
     def update_summaries(self, conn: Connection, rows: Rows) -> None: ...
 
 
@@ -173,18 +206,44 @@ class _RowStatements:
             .values({c: bindparam(c) for c in _SUMMARY_UPDATE[1:]})
         )
 
-    def upsert_runs(self, conn: Connection, rows: Rows) -> None:
-        conn.execute(self._upsert_runs, rows)
-
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]:
         return set(conn.execute(self._insert_events, rows).scalars())
 
-    def upsert_tasks(self, conn: Connection, rows: Rows) -> None:
+    def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]:
+        conn.execute(self._upsert_runs, rows)
+        query = select(*(runs.c[c] for c in RUN_STATE_COLUMNS)).where(
+            runs.c.run_id.in_([row["run_id"] for row in rows])
+        )
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+    def upsert_tasks(
+        self, conn: Connection, rows: Rows
+    ) -> tuple[list[AttemptRow], list[AttemptRow]]:
+        te = task_executions
+        tasks = sorted({(row["run_id"], row["task_id"]) for row in rows})
+        query = select(*(te.c[c] for c in ATTEMPT_COLUMNS)).where(
+            tuple_(te.c.run_id, te.c.task_id).in_(tasks)
+        )
+        before = [AttemptRow.of(row) for row in conn.execute(query)]
         conn.execute(self._upsert_tasks, rows)
+        touched = {(row["run_id"], row["task_id"], row["attempt"]) for row in rows}
+        after = [AttemptRow.of(row) for row in conn.execute(query) if tuple(row[:3]) in touched]
+        return before, after
 
     def update_summaries(self, conn: Connection, rows: Rows) -> None:
         if rows:
             conn.execute(self._update_summaries, rows)
+
+
+# Every attempt row of the batch's tasks as it was before the task upsert: a sibling
+# statement of a data-modifying WITH runs on the same snapshot, so it cannot see the
+# upsert's effects. $1 and $2 are the upsert's run_id and task_id arrays.
+_TASKS_BEFORE_AND_AFTER = (
+    "WITH before AS (SELECT {columns} FROM task_executions "
+    "WHERE (run_id, task_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))), "
+    "after AS ({upsert}) "
+    "SELECT false, * FROM before UNION ALL SELECT true, * FROM after"
+)
 
 
 class _ArrayStatements:
@@ -196,18 +255,30 @@ class _ArrayStatements:
 
     def __init__(self, upsert_runs: Insert, upsert_tasks: Insert, insert_events: Insert) -> None:
         self._upsert_runs = _ArrayInsert(upsert_runs, runs)
-        self._upsert_tasks = _ArrayInsert(upsert_tasks, task_executions)
+        self._upsert_tasks = _ArrayInsert(
+            upsert_tasks,
+            task_executions,
+            wrap=lambda sql: _TASKS_BEFORE_AND_AFTER.format(
+                columns=", ".join(ATTEMPT_COLUMNS), upsert=sql
+            ),
+        )
         self._insert_events = _ArrayInsert(insert_events, run_events)
         self._update_summaries = array_update_sql(runs, "run_id", _SUMMARY_UPDATE[1:])
-
-    def upsert_runs(self, conn: Connection, rows: Rows) -> None:
-        self._upsert_runs.execute(conn, rows)
 
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]:
         return set(self._insert_events.execute(conn, rows).scalars())
 
-    def upsert_tasks(self, conn: Connection, rows: Rows) -> None:
-        self._upsert_tasks.execute(conn, rows)
+    def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._upsert_runs.execute(conn, rows).mappings()]
+
+    def upsert_tasks(
+        self, conn: Connection, rows: Rows
+    ) -> tuple[list[AttemptRow], list[AttemptRow]]:
+        before: list[AttemptRow] = []
+        after: list[AttemptRow] = []
+        for row in self._upsert_tasks.execute(conn, rows):
+            (after if row[0] else before).append(AttemptRow.of(row[1:]))
+        return before, after
 
     def update_summaries(self, conn: Connection, rows: Rows) -> None:
         if rows:
@@ -218,9 +289,12 @@ class _ArrayStatements:
 class _ArrayInsert:
     """One INSERT ... ON CONFLICT fed from arrays; its SQL is built once per column set."""
 
-    def __init__(self, statement: Insert, table: Table) -> None:
+    def __init__(
+        self, statement: Insert, table: Table, wrap: Callable[[str], str] | None = None
+    ) -> None:
         self._statement = statement
         self._table = table
+        self._wrap = wrap
         self._json = json_columns(table)
         self._sql: dict[tuple[str, ...], str] = {}
 
@@ -228,7 +302,8 @@ class _ArrayInsert:
         columns = tuple(rows[0])
         sql = self._sql.get(columns)
         if sql is None:
-            sql = self._sql[columns] = array_insert_sql(self._statement, self._table, columns)
+            sql = array_insert_sql(self._statement, self._table, columns)
+            self._sql[columns] = sql = self._wrap(sql) if self._wrap else sql
         arrays = tuple(self._array(rows, c) for c in columns)
         return conn.exec_driver_sql(sql, arrays)
 
