@@ -26,6 +26,13 @@ def bench(
     skip_graph: Annotated[
         bool, typer.Option("--skip-graph", help="Do not measure the graph sink.")
     ] = False,
+    skip_neo4j: Annotated[
+        bool,
+        typer.Option("--skip-neo4j", help="Measure the graph on FalkorDB only (no Neo4j)."),
+    ] = False,
+    skip_peer: Annotated[
+        bool, typer.Option("--skip-peer", help="Do not measure the peer (Quix Streams).")
+    ] = False,
     per_event_sample: Annotated[
         int, typer.Option(min=1, help="Events written the per-event way (it is slow).")
     ] = BenchOptions.per_event_sample,
@@ -45,19 +52,23 @@ def bench(
         bool, typer.Option("--json", help="Print the figures as one JSON object.")
     ] = False,
 ) -> None:
-    """Measure runledger against its ceilings: raw consume, per-event writes, batched sink.
+    """Measure runledger against its ceilings, its peer and its targets.
 
-    Starts an embedded Tansu (unless RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS is set) and an
-    embedded FalkorDB, creates and drops a scratch PostgreSQL database, and prints
-    events/s, ratios, event age at write, peak memory and which targets are met. The
-    defaults take about a quarter of an hour on 2 cores; a quick look:
-    ``runledger bench --events 5000 --repeat 1 --backlog 0 --latency-seconds 0``.
+    Starts Apache Kafka (unless RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS is set), FalkorDB and
+    Neo4j, creates and drops a scratch PostgreSQL database, and prints events/s (raw,
+    per event, sink ceilings with small and large runs, end to end, the peer Quix
+    Streams when the `bench` extra is installed, the graph on both engines), ratios,
+    event age at write, peak memory and which targets are met. The defaults take about
+    half an hour on 2 cores; a quick look: ``runledger bench --events 5000 --repeat 1
+    --backlog 0 --latency-seconds 0``.
     """
     options = BenchOptions(
         events=events,
         repeat=repeat,
         backlog=backlog,
         skip_graph=skip_graph,
+        skip_neo4j=skip_neo4j,
+        skip_peer=skip_peer,
         per_event_sample=min(per_event_sample, events),
         latency_seconds=latency_seconds,
         seed=seed,

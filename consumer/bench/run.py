@@ -1,8 +1,8 @@
 """One benchmark run: start the engines, load the events, measure everything, clean up.
 
 Measurements of one kind are repeated and interleaved with the others (raw, per
-event, sink ceiling, end to end, then again), so a burst of load on a shared machine
-spreads over all figures instead of spoiling one.
+event, sink ceilings, end to end, the peer, the graph engines, then again), so a burst
+of load on a shared machine spreads over all figures instead of spoiling one.
 """
 
 from __future__ import annotations
@@ -21,10 +21,20 @@ from consumer.bench.events import keyed_events
 from consumer.bench.latency import percentile, start_publisher
 from consumer.bench.load import create_topic, load_topic
 from consumer.bench.memory import drain_backlog
+from consumer.bench.peer import INSTALL_HINT, peer_available, peer_eps
 from consumer.bench.per_event import per_event_eps
 from consumer.bench.raw import raw_eps
-from consumer.bench.report import Figures
-from consumer.bench.services import broker, empty_tables, falkordb, scratch_database, server_url
+from consumer.bench.report import Figures, graph_figure
+from consumer.bench.run_size import LARGE_RUNS, SMALL_RUNS, sized_run_events
+from consumer.bench.services import (
+    PEER_TABLE,
+    broker,
+    empty_tables,
+    falkordb,
+    neo4j,
+    scratch_database,
+    server_url,
+)
 from consumer.config import load_settings
 from consumer.logging import configure_logging
 from consumer.pipeline import SinkPipeline
@@ -48,6 +58,8 @@ class BenchOptions:
     repeat: int = 3
     backlog: int = 1_000_000
     skip_graph: bool = False
+    skip_neo4j: bool = False
+    skip_peer: bool = False
     per_event_sample: int = 3_000
     latency_seconds: float = 15.0
     seed: int = 42
@@ -55,8 +67,8 @@ class BenchOptions:
     postgres_url: str | None = None
 
 
-# A group join takes half the session timeout on Tansu; the clocks start after the join,
-# so a shorter timeout only shortens the benchmark, not its figures.
+# The clocks start after the group join, so a shorter session timeout only shortens the
+# benchmark (a join may wait for it), not its figures.
 SESSION_TIMEOUT_MS = 10_000
 
 
@@ -80,11 +92,18 @@ async def run_bench(options: BenchOptions, progress: Progress) -> Figures:
     configure_logging(LogSettings(level="WARNING", format=base.log.format))
     _cancel_on_sigterm()
     figures = Figures(events=options.events, repeat=options.repeat, seed=options.seed)
+    if not options.skip_peer and not peer_available():
+        figures.peer = f"Quix Streams is not installed: {INSTALL_HINT}"
     with contextlib.ExitStack() as engines:
+        progress("starting the engines")
         bootstrap = engines.enter_context(broker())
-        graph_uri = None if options.skip_graph else engines.enter_context(falkordb())
+        graphs: dict[str, GraphSettings] = {}
+        if not options.skip_graph:
+            graphs["falkordb"] = GraphSettings(uri=engines.enter_context(falkordb()))
+            if not options.skip_neo4j:
+                graphs["neo4j"] = GraphSettings(uri=engines.enter_context(neo4j()))
         async with scratch_database(server) as postgres:
-            bench = _Bench(options, base, bootstrap, postgres, graph_uri, figures, progress)
+            bench = _Bench(options, base, bootstrap, postgres, graphs, figures, progress)
             try:
                 await bench.throughput()
                 await bench.latency()
@@ -109,7 +128,7 @@ class _Bench:
         base: Settings,
         bootstrap: str,
         postgres: PostgresSettings,
-        graph_uri: str | None,
+        graphs: dict[str, GraphSettings],
         figures: Figures,
         progress: Progress,
     ) -> None:
@@ -117,7 +136,7 @@ class _Bench:
         self.base = base
         self.bootstrap = bootstrap
         self.postgres = postgres
-        self.graph = None if graph_uri is None else GraphSettings(uri=graph_uri)
+        self.graphs = graphs
         self.figures = figures
         self.progress = progress
         self.engine = create_engine(postgres)
@@ -133,50 +152,70 @@ class _Bench:
         await load_topic(self.bootstrap, topic, keyed, o.partitions)
         records = sink_records((value for _, value in keyed), topic)
         del keyed
+        sized = {
+            tasks: sink_records(sized_run_events(o.events, tasks), topic)
+            for tasks in (SMALL_RUNS, LARGE_RUNS)
+        }
         sample = [r.event for r in records[: o.per_event_sample]]
         gc.freeze()  # the loaded events are long-lived: keep them out of every collection
         settings = self._settings(topic)
         batch = settings.kafka.max_batch_records
         for round_ in range(1, o.repeat + 1):
-            self.progress(f"round {round_}/{o.repeat}: raw ceiling")
+            label = f"round {round_}/{o.repeat}"
+            self.progress(f"{label}: raw ceiling")
             raw = await raw_eps(settings.kafka, o.partitions, o.events, settings.max_message_bytes)
             figures.add("raw_eps", raw)
-            self.progress(f"round {round_}/{o.repeat}: per-event way ({len(sample):,} events)")
+            self.progress(f"{label}: per-event way ({len(sample):,} events)")
             await empty_tables(self.engine)
             figures.add("per_event_eps", await per_event_eps(self.engine, sample))
-            self.progress(f"round {round_}/{o.repeat}: sink ceiling")
-            await empty_tables(self.engine)
-            sink = PostgresSink(self.postgres)
-            try:
-                await sink.start()
-                figures.add("sink_ceiling_eps", await sink_ceiling_eps(sink, records, batch))
-            finally:
-                await sink.close()
-            self.progress(f"round {round_}/{o.repeat}: end to end into PostgreSQL")
+            self.progress(f"{label}: sink ceiling")
+            figures.add("sink_ceiling_eps", await self._sink_ceiling(records, batch))
+            for tasks, name in ((SMALL_RUNS, "small"), (LARGE_RUNS, "large")):
+                self.progress(f"{label}: sink ceiling, runs of {tasks:,} tasks")
+                eps = await self._sink_ceiling(sized[tasks], batch)
+                figures.add(f"sink_ceiling_{name}_runs_eps", eps)
+            self.progress(f"{label}: end to end into PostgreSQL")
             await empty_tables(self.engine)
             eps = await e2e_eps(self._settings(topic), [PostgresSink(self.postgres)], o.events)
             figures.add("e2e_postgres_eps", eps)
-            if self.graph is not None:
-                await self._graph_round(self.graph, topic, records, f"round {round_}/{o.repeat}")
+            if figures.peer is None and not o.skip_peer:
+                self.progress(f"{label}: the peer (Quix Streams) into PostgreSQL")
+                await empty_tables(self.engine)
+                dsn = self.postgres.url.get_secret_value()
+                figures.add(
+                    "peer_eps", await peer_eps(self.bootstrap, topic, dsn, PEER_TABLE, o.events)
+                )
+            for engine, graph in self.graphs.items():
+                await self._graph_round(engine, graph, topic, records, label)
+
+    async def _sink_ceiling(self, records: list[SinkRecord], batch: int) -> float:
+        await empty_tables(self.engine)
+        sink = PostgresSink(self.postgres)
+        try:
+            await sink.start()
+            return await sink_ceiling_eps(sink, records, batch)
+        finally:
+            await sink.close()
 
     async def _graph_round(
-        self, graph: GraphSettings, topic: str, records: list[SinkRecord], label: str
+        self, engine: str, graph: GraphSettings, topic: str, records: list[SinkRecord], label: str
     ) -> None:
         """The graph's per-event way and sink ceiling, then end to end alone and with PostgreSQL."""
         o, figures = self.options, self.figures
-        self.progress(f"{label}: graph sink ceiling and per-event way")
+        self.progress(f"{label}: {engine} sink ceiling and per-event way")
         measured = await measure_graph(graph, records, o.per_event_sample)
-        figures.add("graph_sink_ceiling_eps", measured.batched_eps)
-        figures.add("graph_per_event_eps", measured.per_event_eps)
-        self.progress(f"{label}: end to end into the graph")
+        figures.add(graph_figure(engine, "sink_ceiling_eps"), measured.batched_eps)
+        figures.add(graph_figure(engine, "per_event_eps"), measured.per_event_eps)
+        self.progress(f"{label}: end to end into {engine}")
         async with scratch_graph(graph) as scratch:
             eps = await e2e_eps(self._settings(topic), [GraphSink(scratch)], o.events)
-        figures.add("graph_eps", eps)
-        self.progress(f"{label}: end to end into both sinks (a group each)")
+        figures.add(graph_figure(engine, "eps"), eps)
+        self.progress(f"{label}: end to end into PostgreSQL and {engine} (a group each)")
         await empty_tables(self.engine)
         async with scratch_graph(graph) as scratch:
             sinks: list[Sink] = [PostgresSink(self.postgres), GraphSink(scratch)]
-            figures.add("e2e_both_eps", await e2e_eps(self._settings(topic), sinks, o.events))
+            eps = await e2e_eps(self._settings(topic), sinks, o.events)
+        figures.add(graph_figure(engine, "both_eps"), eps)
 
     async def latency(self) -> None:
         o, figures = self.options, self.figures

@@ -3,8 +3,8 @@
 ``runledger bench`` calls ``measure_graph`` for the graph's sink ceiling and its per-event
 way, and ``scratch_graph`` for a fresh graph per end-to-end measurement. On FalkorDB each
 measurement writes into a throwaway graph next to the one the URI names, deleted
-afterwards; on Neo4j it writes into the configured database as it is (use a scratch
-database).
+afterwards; on Neo4j (Community has one database) the configured database is emptied
+before each measurement, so point it only at a server of the benchmark's own.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sinks.base import SinkRecord
 from sinks.graph.falkordb_engine import FalkorDBEngine
+from sinks.graph.neo4j_engine import Neo4jEngine
 from sinks.graph.settings import GraphSettings
 from sinks.graph.sink import GraphSink
 
@@ -34,8 +35,10 @@ class GraphFigures:
 
 @contextlib.asynccontextmanager
 async def scratch_graph(settings: GraphSettings) -> AsyncIterator[GraphSettings]:
-    """Settings for a fresh graph on the same server, deleted on exit (FalkorDB only)."""
+    """Settings for a fresh graph: on FalkorDB a new graph deleted on exit, on Neo4j the
+    configured database emptied first."""
     if settings.engine != "falkordb":
+        await _empty_neo4j(settings)
         yield settings
         return
     parts = urlsplit(settings.uri)
@@ -49,6 +52,19 @@ async def scratch_graph(settings: GraphSettings) -> AsyncIterator[GraphSettings]
             await engine.delete_graph()
         finally:
             await engine.close()
+
+
+async def _empty_neo4j(settings: GraphSettings) -> None:
+    """Delete every node, a chunk per transaction (one transaction could exhaust the heap)."""
+    engine = Neo4jEngine(settings)
+    try:
+        async with engine.driver.session(database=engine.database) as session:
+            result = await session.run(
+                "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+            )
+            await result.consume()
+    finally:
+        await engine.close()
 
 
 async def _timed_writes(settings: GraphSettings, batches: Sequence[Sequence[SinkRecord]]) -> float:

@@ -1,0 +1,42 @@
+"""The peer in the benchmark: Quix Streams into PostgreSQL, on the same topic and database.
+
+A team choosing between runledger and a general stream framework runs both on their
+topic; the benchmark does the same, alternating the two in one run so that the ratio
+is measured under the same load. Quix Streams is an optional extra
+(``pip install 'runledger[bench]'``); without it the peer is reported as not measured,
+with that command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+
+INSTALL_HINT = "pip install 'runledger[bench]'"
+
+
+def peer_available() -> bool:
+    """Whether Quix Streams (with its PostgreSQL sink's driver) is installed."""
+    return all(importlib.util.find_spec(m) is not None for m in ("quixstreams", "psycopg2"))
+
+
+async def peer_eps(bootstrap: str, topic: str, dsn: str, table: str, count: int) -> float:
+    """Events per second of the peer consuming ``count`` events of ``topic`` into ``table``."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "consumer.bench.peer_app", bootstrap, topic, dsn, table, str(count),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        out, err = await process.communicate()
+    except asyncio.CancelledError:
+        process.kill()
+        await process.wait()
+        raise
+    if process.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()[-5:]
+        raise RuntimeError("the peer (Quix Streams) failed: " + " | ".join(tail))
+    figures = json.loads(out.decode().strip().splitlines()[-1])
+    return float(figures["events"]) / float(figures["seconds"])
