@@ -17,7 +17,11 @@ Delivery is at least once and never loses a record:
 * while the sink is down, newly assigned partitions are paused too (a rebalance resets
   pauses) and the sink is probed until it answers;
 * a dead letter is acknowledged before the offset moves past its record; if the
-  dead-letter topic refuses it for good, the pipeline halts rather than skip it.
+  dead-letter topic refuses it for good, the pipeline halts rather than skip it;
+* the next batch is fetched and decoded while the current one is written (the sink's
+  waits overlap with that work), but written only after the current one is committed,
+  and dropped uncommitted on stop or when a rebalance came in between (its partitions'
+  positions were reset to the committed offsets, so it comes again).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from tenacity import (
 
 from consumer.backoff import backoff
 from consumer.dead_letters import DeadLetter, DeadLetterQueue
-from consumer.decoding import decode_records
+from consumer.decoding import DecodedBatch, decode_records
 from consumer.lag import ConsumerLag
 from consumer.logging import run_id_hint
 from consumer.metrics import Metrics
@@ -100,6 +104,16 @@ class PipelineOptions:
     retry: RetrySettings = field(default_factory=RetrySettings)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """A fetched and decoded batch, and the rebalance generation it was fetched in."""
+
+    fetched: Fetched
+    records: list[ConsumerRecord[bytes, bytes]]
+    decoded: DecodedBatch
+    generation: int
+
+
 @dataclass
 class PipelineStatus:
     """What the health endpoints read: progress heartbeat, group membership, sink health."""
@@ -144,6 +158,8 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         # Set unless a batch is being written; the rebalance listener waits for it.
         self._settled = asyncio.Event()
         self._settled.set()
+        # One getmany at a time: the next batch is fetched while a write may back off.
+        self._fetching = asyncio.Lock()
         self._sink_down = True  # until started; while down, assigned partitions stay paused
         self._log = log.bind(sink=sink.name, topic=options.topic)
         metrics.init_sink(sink.name)
@@ -163,17 +179,21 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await self._retrying(self._start_sink, "starting the sink")
             self._log.info("pipeline started")
+            upcoming: _Batch | None = None
             while not self._stop.is_set():
                 if self._sink_down:
                     await self._retrying(self._probe_sink, "waiting for the sink")
-                fetched: Fetched = await self._consumer.getmany(
-                    timeout_ms=self._options.poll_timeout_ms,
-                    max_records=self._options.max_batch_records,
-                )
-                self.status.beat()
-                self.lag.fetched(fetched)  # before any await: the position just moved
-                if fetched:
-                    await self._deliver_once(fetched)
+                batch = upcoming or await self._fetch()
+                upcoming = None
+                if batch is None or batch.generation != self._generation:
+                    continue  # nothing, or fetched before a rebalance: it will come again
+                self._settled.clear()  # before the write starts: a revocation must wait for it
+                writing = asyncio.create_task(self._deliver_once(batch))
+                try:
+                    if not self._stop.is_set():
+                        upcoming = await self._fetch()  # the next batch, while this is written
+                finally:
+                    await writing
         except BatchAbandoned:  # stopped while the sink was down: nothing was in flight
             pass
         except PipelineHalted as error:
@@ -181,11 +201,37 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             raise
         self._log.info("pipeline stopped", records=self.status.records_done)
 
-    async def _deliver_once(self, fetched: Fetched) -> None:
-        generation = self._generation
-        self._settled.clear()
+    async def _fetch(self) -> _Batch | None:
+        """Fetch and decode one batch (None if nothing came within the poll timeout).
+
+        Runs while the previous batch is being written, so the write's waits on the
+        sink overlap with fetching and decoding; only one fetch runs at a time.
+        """
+        async with self._fetching:
+            fetched: Fetched = await self._consumer.getmany(
+                timeout_ms=self._options.poll_timeout_ms,
+                max_records=self._options.max_batch_records,
+            )
+            # Read after the fetch: a rebalance during it (the first join, too) reset the
+            # positions before these records were read, so they belong to the new one.
+            generation = self._generation
+            self.status.beat()
+            self.lag.fetched(fetched)  # before any other await: the position just moved
+        if not fetched:
+            return None
+        records = [record for batch in fetched.values() for record in batch]
+        self._metrics.batch_records.labels(self.sink.name).observe(len(records))
+        decoded = decode_records(records, self._options.max_message_bytes)
+        for letter in decoded.dead_letters:
+            self._metrics.decode_failures.labels(self.sink.name, letter.reason).inc()
+        return _Batch(fetched, records, decoded, generation)
+
+    async def _deliver_once(self, batch: _Batch) -> None:
+        """Write, dead-letter and commit one batch; the caller cleared ``_settled``."""
         try:
-            await self._deliver(fetched, generation)
+            if batch.generation != self._generation:
+                raise BatchAbandoned("partitions revoked before the write began")
+            await self._deliver(batch)
         except BatchAbandoned as why:
             self._log.info("batch abandoned uncommitted", reason=str(why))
         finally:
@@ -234,14 +280,9 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # -- one batch ---------------------------------------------------------------------
 
-    async def _deliver(self, fetched: Fetched, generation: int) -> None:
-        sink = self.sink.name
-        records = [record for batch in fetched.values() for record in batch]
-        self._metrics.batch_records.labels(sink).observe(len(records))
-        decoded = decode_records(records, self._options.max_message_bytes)
-        for letter in decoded.dead_letters:
-            self._metrics.decode_failures.labels(sink, letter.reason).inc()
-
+    async def _deliver(self, batch: _Batch) -> None:
+        sink, fetched, records = self.sink.name, batch.fetched, batch.records
+        decoded, generation = batch.decoded, batch.generation
         result, rejected = await self._retrying(
             lambda: self._write_isolating(decoded.records), "writing a batch", generation
         )
@@ -425,9 +466,10 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             if remaining <= 0:
                 break
             self._consumer.pause(*self._consumer.assignment())  # again after a rebalance
-            stray: Fetched = await self._consumer.getmany(
-                timeout_ms=max(1, int(min(remaining, 0.5) * 1000))
-            )
+            async with self._fetching:
+                stray: Fetched = await self._consumer.getmany(
+                    timeout_ms=max(1, int(min(remaining, 0.5) * 1000))
+                )
             for tp, batch in stray.items():  # fetched before the pause took hold: fetch again
                 self._consumer.seek(tp, batch[0].offset)
             self.status.beat()
