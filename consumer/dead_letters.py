@@ -33,6 +33,8 @@ ORIGINAL_OFFSET = "runledger.original.offset"
 ORIGINAL_TIMESTAMP = "runledger.original.timestamp"
 SINK = "runledger.sink"
 FAILED_AT = "runledger.failed_at"
+CONFLICTING_DUPLICATE = "conflicting_duplicate"
+"""Reason of a version of an event id that lost to another with other content."""
 _DECODE_REASONS = {
     DecodeReason.EMPTY,
     DecodeReason.TOO_LARGE,
@@ -57,6 +59,11 @@ class DeadLetter:
     ) -> DeadLetter:
         stage: Stage = "decode" if error.reason in _DECODE_REASONS else "validate"
         return cls(record, stage, error.reason.value, type(error).__name__, error.message)
+
+    @classmethod
+    def conflicting(cls, record: ConsumerRecord[bytes, bytes], message: str) -> DeadLetter:
+        """A version of an event id that lost to one with other content (see duplicates)."""
+        return cls(record, "validate", CONFLICTING_DUPLICATE, "ConflictingDuplicate", message)
 
     @classmethod
     def from_sink_error(cls, record: ConsumerRecord[bytes, bytes], error: Exception) -> DeadLetter:

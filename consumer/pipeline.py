@@ -45,6 +45,7 @@ from tenacity import (
 from consumer.backoff import backoff
 from consumer.dead_letters import DeadLetter, DeadLetterQueue
 from consumer.decoding import decode_records
+from consumer.duplicates import Deduplicated, conflict_message, deduplicate
 from consumer.lag import ConsumerLag
 from consumer.logging import run_id_hint
 from consumer.metrics import Metrics
@@ -226,16 +227,25 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         decoded = decode_records(records, self._options.max_message_bytes)
         for letter in decoded.dead_letters:
             self._metrics.decode_failures.labels(sink, letter.reason).inc()
+        deduped = deduplicate(decoded.records)
 
         result, rejected = await self._retrying(
-            lambda: self._write_isolating(decoded.records), "writing a batch", generation
+            lambda: self._write_isolating(deduped.records), "writing a batch", generation
         )
         by_offset = {(r.topic, r.partition, r.offset): r for r in records}
-        letters = decoded.dead_letters + [
-            DeadLetter.from_sink_error(by_offset[(r.topic, r.partition, r.offset)], error)
-            for r, error in rejected
-        ]
-        self._count(decoded.records, result, [r for r, _ in rejected])
+
+        def original(r: SinkRecord) -> ConsumerRecord[bytes, bytes]:
+            return by_offset[(r.topic, r.partition, r.offset)]
+
+        letters = (
+            decoded.dead_letters
+            + [
+                DeadLetter.conflicting(original(loser), conflict_message(loser, winner))
+                for loser, winner in deduped.conflicts
+            ]
+            + [DeadLetter.from_sink_error(original(r), error) for r, error in rejected]
+        )
+        self._count(deduped, result, [r for r, _ in rejected])
         if letters and not self._options.tolerate_errors:
             await self._halt_before(fetched, letters)
         if letters:
@@ -301,16 +311,24 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def _count(
         self,
-        records: Sequence[SinkRecord],
+        deduped: Deduplicated,
         result: WriteResult,
         rejected: Sequence[SinkRecord],
     ) -> None:
+        """Count each record once: written, duplicate (also a repeat inside the batch) or
+        dead-lettered (rejected by the sink, or a conflicting version of an event id)."""
         sink, now = self.sink.name, datetime.now(UTC).timestamp()
         rejected_ids = {id(r) for r in rejected}
         duplicates = result.duplicate_event_ids
         event_age = self._metrics.event_age.labels(sink)  # label lookups once per batch
         counts: collections.Counter[tuple[str, str]] = collections.Counter()
-        for record in records:
+        for record in deduped.repeats:
+            counts[record.event.type, "duplicate"] += 1
+        for loser, _ in deduped.conflicts:
+            counts[loser.event.type, "dead_lettered"] += 1
+        if deduped.conflicts:
+            self._metrics.conflicting_duplicates.labels(sink).inc(len(deduped.conflicts))
+        for record in deduped.records:
             event = record.event
             if id(record) in rejected_ids:
                 outcome = "dead_lettered"

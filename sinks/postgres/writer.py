@@ -1,9 +1,11 @@
 """One batch, one transaction: ledger rows, task attempts, then run aggregates.
 
-Lock order: the batch's runs are upserted first, sorted by ``run_id``; that upsert
-takes each run's row lock. Task rows and aggregates are only touched while holding
-their run's lock, so concurrent consumers serialise per run and cannot deadlock, and
-the aggregate recomputation always sees every committed attempt.
+Lock order: the batch's events are inserted first, sorted by ``event_id`` (so only the
+ones the ledger did not hold yet go on); then their runs are upserted, sorted by
+``run_id``, which takes each run's row lock. Task rows and aggregates are only touched
+while holding their run's lock, so concurrent consumers serialise per run and cannot
+deadlock (a transaction waiting on another's event row holds no run lock yet), and the
+aggregate recomputation always sees every committed attempt.
 """
 
 from __future__ import annotations
@@ -119,32 +121,36 @@ class BatchWriter:
             self._apply = _RowStatements(upsert_runs, upsert_tasks, insert_events)
 
     def write(self, conn: Connection, records: Sequence[SinkRecord]) -> frozenset[str]:
-        """Apply a batch inside the caller's transaction; return the duplicate event ids."""
-        now = datetime.now(UTC)
-        unique = list({r.event.event_id: r for r in records}.values())
-        batch = fold(r.event for r in unique)
-        run_ids = sorted(batch.runs)
-        self._apply.upsert_runs(conn, [_run_row(rid, batch.runs[rid], now) for rid in run_ids])
+        """Apply a batch inside the caller's transaction; return the duplicate event ids.
 
-        unique.sort(key=lambda r: r.event.event_id)
+        Only the events the ledger did not hold yet reach the runs and tasks: a re-sent
+        event id (even one with other content) must not create or touch anything.
+        """
+        now = datetime.now(UTC)
+        unique = sorted({r.event.event_id: r for r in records}.values(), key=_event_id)
         inserted = self._apply.insert_events(conn, [_event_row(r, now) for r in unique])
         duplicates = frozenset(r.event.event_id for r in records) - inserted
         if not inserted:
             return duplicates
 
         new_events = [r.event for r in unique if r.event.event_id in inserted]
-        touched = {_task_key(e) for e in new_events} - {None}
-        task_keys = sorted(k for k in touched if k is not None)
+        batch = fold(new_events)
+        run_ids = sorted(batch.runs)
+        self._apply.upsert_runs(conn, [_run_row(rid, batch.runs[rid], now) for rid in run_ids])
+        task_keys = sorted(batch.tasks)
         if task_keys:
             rows = [_task_row(k, batch.tasks[k], now) for k in task_keys]
             self._apply.upsert_tasks(conn, rows)
 
-        affected = sorted({e.run_id for e in new_events})
-        summaries = load_summaries(conn, self._summaries, affected)
+        summaries = load_summaries(conn, self._summaries, run_ids)
         self._apply.update_summaries(
             conn, [{"key_run_id": rid, **summary, "updated_at": now} for rid, summary in summaries]
         )
         return duplicates
+
+
+def _event_id(record: SinkRecord) -> str:
+    return record.event.event_id
 
 
 Rows = Sequence[dict[str, Any]]
