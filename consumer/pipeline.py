@@ -16,8 +16,10 @@ Delivery is at least once and never loses a record:
   off: a poll blocks while a rebalance is in progress, so waiting for it would deadlock;
 * while the sink is down, newly assigned partitions are paused too (a rebalance resets
   pauses) and the sink is probed until it answers;
-* a dead letter is acknowledged before the offset moves past its record; if the
-  dead-letter topic refuses it for good, the pipeline halts rather than skip it.
+* a dead letter is acknowledged, by an existing dead-letter topic, before the offset
+  moves past its record (one too large to park whole is parked without its value, see
+  ``consumer.dead_letters``); if the topic refuses it for good, the pipeline halts rather
+  than skip it.
 """
 
 from __future__ import annotations
@@ -398,6 +400,8 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._sink_is_up(False)
             self._metrics.sink_errors.labels(self.sink.name, "transient").inc()
             self._metrics.sink_retries.labels(self.sink.name).inc()
+        else:
+            self._metrics.dead_letter_failures.labels(self.sink.name).inc()
         delay = state.upcoming_sleep
         self._log.warning(
             "transient failure, retrying",
