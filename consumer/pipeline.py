@@ -52,7 +52,14 @@ from consumer.lag import ConsumerLag
 from consumer.logging import run_id_hint
 from consumer.metrics import Metrics
 from consumer.settings import RetrySettings
-from sinks.base import PermanentSinkError, Sink, SinkRecord, TransientSinkError, WriteResult
+from sinks.base import (
+    PermanentSinkError,
+    Sink,
+    SinkConfigurationError,
+    SinkRecord,
+    TransientSinkError,
+    WriteResult,
+)
 
 log = structlog.get_logger("runledger.pipeline")
 
@@ -74,6 +81,10 @@ class ToleranceExceeded(PipelineHalted):
 
 class DeadLetterRefused(PipelineHalted):
     """The dead-letter topic refused a record for good; nothing past it is committed."""
+
+
+class SinkMisconfigured(PipelineHalted):
+    """The sink refused our credentials or privileges: the message names the setting."""
 
 
 class RetriesExhausted(PipelineHalted):
@@ -107,7 +118,9 @@ class PipelineStatus:
 
 
 def _retriable(error: BaseException) -> bool:
-    return not isinstance(error, PermanentSinkError | BatchAbandoned | PipelineHalted)
+    return not isinstance(
+        error, PermanentSinkError | SinkConfigurationError | BatchAbandoned | PipelineHalted
+    )
 
 
 class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -166,6 +179,10 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                     await self._deliver_once(fetched)
         except BatchAbandoned:  # stopped while the sink was down: nothing was in flight
             pass
+        except SinkConfigurationError as error:
+            self._sink_is_up(False)
+            self._log.error("sink misconfigured, stopping", error=str(error))
+            raise SinkMisconfigured(f"sink {self.sink.name}: {error}") from error
         except PipelineHalted as error:
             self._log.error("pipeline halted", reason=str(error))
             raise
@@ -190,6 +207,8 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         """Ask the sink whether it answers again; any failure means "not yet"."""
         try:
             await self.sink.health()
+        except SinkConfigurationError:
+            raise
         except Exception as error:
             raise TransientSinkError(str(error) or type(error).__name__) from error
         self._sink_back()

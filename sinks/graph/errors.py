@@ -4,7 +4,9 @@ Like the relational sink, only errors about the data itself are permanent: Neo4j
 constraint, type and argument errors, and FalkorDB's error replies. FalkorDB's replies
 carry no codes, so any reply that is not one of the known server-state replies below
 counts as a refusal of the query's values (the batch is split and the record
-dead-lettered, never dropped). Everything else, network errors and unknown Neo4j codes
+dead-lettered, never dropped). Refused credentials or permissions (Neo4j's security
+errors, FalkorDB's AUTH and NOPERM replies) are configuration errors: the consumer stops
+and names the settings to fix. Everything else, network errors and unknown Neo4j codes
 included, is transient: retrying is safe.
 """
 
@@ -15,7 +17,13 @@ import asyncio
 import neo4j.exceptions as neo4j_errors
 import redis.exceptions as redis_errors
 
-from sinks.base import PermanentSinkError, SinkError, TransientSinkError
+from sinks.base import PermanentSinkError, SinkConfigurationError, SinkError, TransientSinkError
+
+CREDENTIALS_FIX = (
+    "authentication or authorization failed: fix RUNLEDGER_GRAPH__USER and "
+    "RUNLEDGER_GRAPH__PASSWORD (or the credentials in RUNLEDGER_GRAPH__URI), or grant that "
+    "user write access to the graph"
+)
 
 # Neo4j status codes (Neo.ClientError.<category>.<title>) that blame the data.
 PERMANENT_NEO4J_CODES = frozenset(
@@ -49,6 +57,9 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError
 def classify(error: BaseException) -> SinkError:
     """Wrap an engine failure as a transient or permanent sink error."""
     message = _one_line(error)
+    if _refused_credentials(error):
+        code = getattr(error, "code", None)
+        return SinkConfigurationError(f"{CREDENTIALS_FIX} ({code or message})")
     if isinstance(error, neo4j_errors.Neo4jError):
         code = error.code or ""
         if isinstance(error, neo4j_errors.ConstraintError | neo4j_errors.CypherTypeError):
@@ -61,8 +72,21 @@ def classify(error: BaseException) -> SinkError:
     return TransientSinkError(message)
 
 
+def _refused_credentials(error: BaseException) -> bool:
+    if isinstance(error, neo4j_errors.TokenExpired):  # a refreshed token will do
+        return False
+    if isinstance(error, neo4j_errors.AuthError | neo4j_errors.Forbidden):
+        return True
+    return isinstance(
+        error,
+        redis_errors.AuthenticationError
+        | redis_errors.AuthenticationWrongNumberOfArgsError
+        | redis_errors.NoPermissionError,
+    )
+
+
 def _transient_reply(error: redis_errors.ResponseError) -> bool:
-    if isinstance(error, redis_errors.ReadOnlyError | redis_errors.NoPermissionError):
+    if isinstance(error, redis_errors.ReadOnlyError):
         return True
     return str(error).strip().lower().startswith(TRANSIENT_FALKORDB_REPLIES)
 

@@ -11,7 +11,7 @@ from graph_reading import query, read_graph
 
 from consumer.embedded import free_port
 from contracts import decode_event
-from sinks.base import PermanentSinkError, SinkRecord, TransientSinkError
+from sinks.base import PermanentSinkError, SinkConfigurationError, SinkRecord, TransientSinkError
 from sinks.graph import GraphSink
 from sinks.graph.errors import classify
 from sinks.graph.settings import GraphSettings
@@ -96,7 +96,9 @@ def test_driver_errors_are_classified(error: BaseException, kind: type[Exception
         ("Neo.ClientError.Schema.ConstraintValidationFailed", PermanentSinkError),
         ("Neo.ClientError.Statement.TypeError", PermanentSinkError),
         ("Neo.ClientError.Statement.ArgumentError", PermanentSinkError),
-        ("Neo.ClientError.Security.Unauthorized", TransientSinkError),
+        ("Neo.ClientError.Security.Unauthorized", SinkConfigurationError),
+        ("Neo.ClientError.Security.Forbidden", SinkConfigurationError),
+        ("Neo.ClientError.Security.TokenExpired", TransientSinkError),
         ("Neo.DatabaseError.General.UnknownError", TransientSinkError),
     ],
 )
