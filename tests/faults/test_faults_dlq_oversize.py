@@ -11,6 +11,7 @@ behind it is written and the offsets move past it.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,6 +21,7 @@ from delivery_support import (
     end_offsets,
     generate_stream,
     produce_acked,
+    runledger,
     topic_records,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -56,6 +58,7 @@ async def test_a_record_too_large_to_dead_letter_whole_goes_without_its_value(
     kafka_bootstrap: str,
     postgres_settings: PostgresSettings,
     postgres_engine: AsyncEngine,
+    tmp_path: Path,
     poison_bytes: int,
     dead_letter_topic_bytes: int,
     why: str,
@@ -92,3 +95,10 @@ async def test_a_record_too_large_to_dead_letter_whole_goes_without_its_value(
     assert omitted.endswith(f"the original is at {topic}[0]@7")
     assert (headers[h.ORIGINAL_TOPIC], headers[h.ORIGINAL_OFFSET]) == (topic.encode(), b"7")
     await check_ledger(postgres_engine, good, faults=1, name="oversized dead letter")
+
+    # Replaying it as it is would send an empty value: the CLI says where the original is.
+    env = {"RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap, "RUNLEDGER_KAFKA__TOPIC": topic}
+    replayed = await runledger("dlq", "replay", "--all", env=env, cwd=tmp_path)
+    assert replayed.code == 2
+    shown = " ".join(replayed.stderr.replace("│", " ").split())  # a rich box
+    assert f"read the original at {topic}[0]@7" in shown
