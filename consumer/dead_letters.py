@@ -195,7 +195,7 @@ class KafkaDeadLetterQueue:
                 if isinstance(outcome, RecordMetadata):
                     self._check_ack(outcome)
                     continue
-                smaller = letter.shrunk(str(outcome)) if isinstance(outcome, _TOO_LARGE) else None
+                smaller = letter.shrunk(_why(outcome)) if isinstance(outcome, _TOO_LARGE) else None
                 if smaller is None:
                     raise outcome
                 log.warning(
@@ -255,6 +255,16 @@ class KafkaDeadLetterQueue:
                 f"the broker acknowledged a dead letter without a place in {self._topic!r} "
                 f"({ack.topic}[{ack.partition}]@{ack.offset})"
             )
+
+
+def _why(error: BaseException) -> str:
+    """Why a letter was too large: our own request limit, or the broker's topic limit."""
+    if "max_request_size" in str(error):  # aiokafka refused it before sending
+        return f"over the dead-letter producer's request limit (max_request_size): {error}"
+    return (
+        "refused by the broker as too large for the dead-letter topic "
+        f"(its max.message.bytes, or the broker's message.max.bytes): {error}"
+    )
 
 
 async def _outcome(future: asyncio.Future[RecordMetadata]) -> RecordMetadata | BaseException:

@@ -49,9 +49,9 @@ async def _create(bootstrap: str, name: str, max_message_bytes: int) -> None:
     ("poison_bytes", "dead_letter_topic_bytes", "why"),
     [
         # The record: over the dead-letter producer's own request limit.
-        (5_000_000, LARGE_TOPIC_BYTES, "maximum request size"),
+        (5_000_000, LARGE_TOPIC_BYTES, "over the dead-letter producer's request limit"),
         # Under that limit, but over the dead-letter topic's limit: the broker refuses it.
-        (2_000_000, 1_048_588, "MESSAGE_SIZE_TOO_LARGE"),
+        (2_000_000, 1_048_588, "refused by the broker as too large for the dead-letter topic"),
     ],
 )
 async def test_a_record_too_large_to_dead_letter_whole_goes_without_its_value(
