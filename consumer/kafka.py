@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.helpers import create_ssl_context
 
 from consumer.settings import KafkaSettings
@@ -54,3 +55,16 @@ def producer_options(kafka: KafkaSettings) -> dict[str, Any]:
     sent twice after a retry carries the same original coordinates, so it is harmless.
     """
     return {**connection_options(kafka), "acks": "all", "linger_ms": 5}
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions in order, or none when the brokers have no such topic.
+
+    ``partitions_for_topic`` answers only for topics the client already tracks, and a
+    consumer that ``assign``s partitions tracks none; aiokafka has no public call that
+    adds one, so this asks its client as its own producer does (``partitions_for``).
+    """
+    if topic not in await consumer.topics():
+        return []
+    found: set[int] = await consumer._client._wait_on_metadata(topic)
+    return [TopicPartition(topic, p) for p in sorted(found)]

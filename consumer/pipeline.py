@@ -55,7 +55,7 @@ from consumer.settings import RetrySettings
 from sinks.base import (
     PermanentSinkError,
     Sink,
-    SinkConfigurationError,
+    SinkMisconfigured,
     SinkRecord,
     TransientSinkError,
     WriteResult,
@@ -83,12 +83,12 @@ class DeadLetterRefused(PipelineHalted):
     """The dead-letter topic refused a record for good; nothing past it is committed."""
 
 
-class SinkMisconfigured(PipelineHalted):
-    """The sink refused our credentials or privileges: the message names the setting."""
-
-
 class RetriesExhausted(PipelineHalted):
     """``RUNLEDGER_RETRY__MAX_ATTEMPTS`` transient failures in a row: the consumer stops."""
+
+
+class SinkRefused(PipelineHalted):
+    """The sink cannot work as configured (``SinkMisconfigured``): the consumer stops."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class PipelineStatus:
 
 def _retriable(error: BaseException) -> bool:
     return not isinstance(
-        error, PermanentSinkError | SinkConfigurationError | BatchAbandoned | PipelineHalted
+        error, PermanentSinkError | SinkMisconfigured | BatchAbandoned | PipelineHalted
     )
 
 
@@ -179,10 +179,6 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                     await self._deliver_once(fetched)
         except BatchAbandoned:  # stopped while the sink was down: nothing was in flight
             pass
-        except SinkConfigurationError as error:
-            self._sink_is_up(False)
-            self._log.error("sink misconfigured, stopping", error=str(error))
-            raise SinkMisconfigured(f"sink {self.sink.name}: {error}") from error
         except PipelineHalted as error:
             self._log.error("pipeline halted", reason=str(error))
             raise
@@ -207,7 +203,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         """Ask the sink whether it answers again; any failure means "not yet"."""
         try:
             await self.sink.health()
-        except SinkConfigurationError:
+        except SinkMisconfigured:
             raise
         except Exception as error:
             raise TransientSinkError(str(error) or type(error).__name__) from error
@@ -404,6 +400,10 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             async for attempt in retrying:
                 with attempt:
                     return await action()
+        except SinkMisconfigured as error:
+            raise SinkRefused(
+                f"the {self.sink.name} sink cannot work as configured: {error}"
+            ) from error
         except Exception as error:
             if _retriable(error):  # only reached when max_attempts ran out
                 raise RetriesExhausted(

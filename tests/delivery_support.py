@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, RecordMetadata
-from redis.exceptions import ResponseError
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,11 +31,12 @@ from consumer.topic_reader import read_topic
 from contracts import decode_event
 from sinks.base import RunSnapshot, SinkRecord, WriteResult
 from sinks.graph import GraphSink
-from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.postgres import PostgresSink
 from sinks.postgres.queries import run_snapshots
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import run_events
+
+from support import graph_query
 
 ADMIN_URL = os.environ.get(
     "RUNLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -161,16 +162,8 @@ async def check_graph(sink: GraphSink, values: Sequence[bytes], faults: int, nam
 
 
 async def graph_rows(sink: GraphSink, cypher: str) -> list[list[Any]]:
-    """Rows of a read query on the sink's FalkorDB graph; none before the first write."""
-    engine = sink.engine
-    assert isinstance(engine, FalkorDBEngine)
-    try:
-        result = await (await engine.connect()).ro_query(cypher)
-    except ResponseError as error:
-        if "empty key" in str(error):
-            return []
-        raise
-    return [list(row) for row in result.result_set]
+    """Rows of a read query on the sink's graph; none before the first write."""
+    return await graph_query(sink, cypher)
 
 
 async def graph_events_stored(sink: GraphSink) -> int:
@@ -239,23 +232,13 @@ def keyed_at_random(values: Iterable[bytes], seed: int) -> list[tuple[bytes | No
 
 async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
     """The group's committed position per partition (partitions without a commit omitted)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id)
-    await consumer.start()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
     try:
-        partitions = sorted(await _partitions_of(consumer, topic))
-        found = {}
-        for p in partitions:
-            offset = await consumer.committed(TopicPartition(topic, p))
-            if offset is not None:
-                found[p] = offset
-        return found
+        offsets = await admin.list_consumer_group_offsets(group_id)
     finally:
-        await consumer.stop()
-
-
-async def _partitions_of(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer.topics()
-    return set(consumer.partitions_for_topic(topic) or ())
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
 # -- databases and sinks ----------------------------------------------------------------

@@ -12,9 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import neo4j.time
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
+from redis.exceptions import ResponseError
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +25,9 @@ from consumer.metrics import Metrics
 from consumer.runner import run_sinks
 from consumer.settings import Settings
 from sinks.base import Sink
+from sinks.graph import GraphSink
+from sinks.graph.falkordb_engine import FalkorDBEngine
+from sinks.graph.neo4j_engine import Neo4jEngine
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs, task_executions
 
@@ -205,3 +210,42 @@ async def proxied_postgres(settings: PostgresSettings) -> tuple[TcpProxy, Postgr
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     through = url.set(port=await proxy.start()).render_as_string(hide_password=False)
     return proxy, PostgresSettings(url=through)  # type: ignore[arg-type]
+
+
+def _plain(value: Any) -> Any:
+    """A Neo4j value as FalkorDB returns it: times as epoch milliseconds, nodes as dicts."""
+    if isinstance(value, neo4j.time.DateTime):
+        return round(value.to_native().timestamp() * 1000)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+async def graph_query(
+    sink: GraphSink, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False
+) -> list[list[Any]]:
+    """Rows of a query on the sink's graph, whichever engine; none before the first write.
+
+    Values come back alike from both engines (times as epoch milliseconds), so one
+    assertion serves both. ``write`` allows a statement that changes the graph."""
+    engine = sink.engine
+    if isinstance(engine, Neo4jEngine):
+        routing = neo4j.RoutingControl.WRITE if write else neo4j.RoutingControl.READ
+        records, _, _ = await engine.driver.execute_query(
+            cypher, params or {}, database_=engine.database, routing_=routing
+        )
+        return [[_plain(v) for v in record.values()] for record in records]
+    assert isinstance(engine, FalkorDBEngine)
+    graph = await engine.connect()
+    try:
+        if write:
+            result = await graph.query(cypher, params or None)
+        else:
+            result = await graph.ro_query(cypher, params or None)
+    except ResponseError as error:
+        if "empty key" in str(error):  # nothing written yet
+            return []
+        raise
+    return [list(row) for row in result.result_set]

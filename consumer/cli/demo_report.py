@@ -13,13 +13,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from consumer.cli.runs import STATUS_STYLES, human_duration
 from consumer.generator import ExpectedTotals
+from consumer.kafka import topic_partitions
 from sinks.postgres.queries import LedgerOverview
 
 DLQ_READ_TIMEOUT_SECONDS = 15.0
@@ -88,11 +89,9 @@ async def read_dead_letters(
     examples: dict[str, str] = {}
     read = 0
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.topics()  # refresh metadata once
-            partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        assigned = await topic_partitions(consumer, topic)
+        if not assigned:
+            return {}
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""Where Neo4j and FalkorDB differ, and nowhere else: schema statements and time values.
+"""Where Neo4j and FalkorDB differ, and nowhere else: schema, time values and subqueries.
 
 Every write statement is shared by both engines (``sinks.graph.statements``). The two
 differences are kept here:
@@ -10,7 +10,13 @@ differences are kept here:
   durations (``endTime - startTime``).
 * **Schema.** Neo4j creates uniqueness constraints with ``CREATE CONSTRAINT ... IF NOT
   EXISTS``; FalkorDB needs a range index first and a ``GRAPH.CONSTRAINT`` command, done by
-  its engine from ``UNIQUE_IDS`` and ``LOOKUP_INDEXES``.
+  its engine from ``UNIQUE_KEYS`` and ``LOOKUP_INDEXES``.
+
+Identity: a task execution is ``(runId, taskId)`` and a task attempt ``(runId, taskId,
+attemptNumber)``, each unique by a composite constraint. Their seed-compatible ``id``
+(``<run_id>-<task_id>``) is ambiguous (run ``a-b`` + task ``c`` = run ``a`` + task
+``b-c``), so it is only an indexed property for queries, never what a write matches on.
+runledger 0.1 made that ``id`` unique; those two constraints are dropped at start-up.
 """
 
 from __future__ import annotations
@@ -24,9 +30,22 @@ EngineName = Literal["neo4j", "falkordb"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 
-# Labels whose ``id`` is unique (a constraint on each), and the other lookups we index.
-UNIQUE_IDS = ("Run", "TaskExecution", "TaskAttempt", "Plan", "Event")
-LOOKUP_INDEXES = (("Event", "runId"), ("Run", "parentRunId"))
+# The identity of each label (a uniqueness constraint on each), and the other lookups.
+UNIQUE_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Run", ("id",)),
+    ("Plan", ("id",)),
+    ("Event", ("id",)),
+    ("TaskExecution", ("runId", "taskId")),
+    ("TaskAttempt", ("runId", "taskId", "attemptNumber")),
+)
+LOOKUP_INDEXES = (
+    ("Event", "runId"),
+    ("Run", "parentRunId"),
+    ("TaskExecution", "id"),
+    ("TaskAttempt", "id"),
+)
+# runledger 0.1 made the ambiguous ``id`` of these labels unique.
+LEGACY_UNIQUE_IDS = ("TaskExecution", "TaskAttempt")
 
 
 @dataclass(frozen=True)
@@ -45,22 +64,52 @@ class Dialect:
         """Cypher reading the stored time ``expression`` as epoch milliseconds."""
         return f"{expression}.epochMillis" if self.name == "neo4j" else expression
 
+    def subquery(self, *variables: str) -> str:
+        """The opening of a ``CALL`` subquery that imports ``variables`` (closed by ``}``).
+
+        Neo4j 5 deprecates the importing ``WITH`` for a scope clause FalkorDB lacks."""
+        names = ", ".join(variables)
+        return f"CALL ({names}) {{" if self.name == "neo4j" else f"CALL {{ WITH {names}"
+
     def schema_statements(self) -> tuple[str, ...]:
-        """Cypher that creates constraints and indexes idempotently (Neo4j only)."""
+        """Cypher that creates constraints and indexes idempotently (Neo4j only).
+
+        A composite index on the events' ``(runId, occurredAt)`` lets the event chain find
+        a new event's neighbours with one index seek instead of reading the run's events.
+        The last statement waits until every index is online: a constraint guards writes
+        only once its index is populated.
+        """
         if self.name != "neo4j":
             return ()
+        legacy = tuple(
+            f"DROP CONSTRAINT {label.lower()}_id_unique IF EXISTS" for label in LEGACY_UNIQUE_IDS
+        )
         constraints = tuple(
-            f"CREATE CONSTRAINT {label.lower()}_id_unique IF NOT EXISTS "
-            f"FOR (n:{label}) REQUIRE n.id IS UNIQUE"
-            for label in UNIQUE_IDS
+            f"CREATE CONSTRAINT {_constraint_name(label, props)} IF NOT EXISTS "
+            f"FOR (n:{label}) REQUIRE {_properties(props)} IS UNIQUE"
+            for label, props in UNIQUE_KEYS
         )
         indexes = tuple(
             f"CREATE INDEX {label.lower()}_{prop.lower()} IF NOT EXISTS "
             f"FOR (n:{label}) ON (n.{prop})"
             for label, prop in LOOKUP_INDEXES
         )
-        return constraints + indexes
+        chain = (
+            "CREATE INDEX event_runid_occurredat IF NOT EXISTS "
+            "FOR (n:Event) ON (n.runId, n.occurredAt)"
+        )
+        return (*legacy, *constraints, *indexes, chain, "CALL db.awaitIndexes(300)")
 
 
 NEO4J = Dialect("neo4j")
 FALKORDB = Dialect("falkordb")
+
+
+def _constraint_name(label: str, props: tuple[str, ...]) -> str:
+    suffix = "id" if props == ("id",) else "key"
+    return f"{label.lower()}_{suffix}_unique"
+
+
+def _properties(props: tuple[str, ...]) -> str:
+    listed = ", ".join(f"n.{p}" for p in props)
+    return listed if len(props) == 1 else f"({listed})"

@@ -1,13 +1,20 @@
-"""Which graph-engine errors mean "retry later" and which mean "this record can never fit".
+"""Which graph-engine errors mean "retry later", "this record can never fit" or "fix the
+configuration".
 
-Like the relational sink, only errors about the data itself are permanent: Neo4j's
-constraint, type and argument errors, and FalkorDB's error replies. FalkorDB's replies
-carry no codes, so any reply that is not one of the known server-state replies below
-counts as a refusal of the query's values (the batch is split and the record
-dead-lettered, never dropped). Refused credentials or permissions (Neo4j's security
-errors, FalkorDB's AUTH and NOPERM replies) are configuration errors: the consumer stops
-and names the settings to fix. Everything else, network errors and unknown Neo4j codes
-included, is transient: retrying is safe.
+Neo4j (``Neo.<classification>.<category>.<title>`` codes):
+
+* data errors (type, argument, arithmetic) are permanent: the batch is split and the
+  record dead-lettered;
+* a uniqueness violation is a race between two writers creating the same node, which a
+  retry resolves (the second attempt finds the node), so it is transient, as are
+  ``TransientError``, ``DatabaseError``, transaction and cluster errors, and the network;
+* every other client error (authentication, authorisation, no such database, a statement
+  the server rejects) is a misconfiguration: retrying cannot help, so the sink stops with
+  a message naming the setting.
+
+FalkorDB's replies carry no codes, so any reply that is not one of the known server-state
+replies below counts as a refusal of the query's values (permanent), an authentication
+reply as a misconfiguration, and everything else as transient.
 """
 
 from __future__ import annotations
@@ -17,18 +24,11 @@ import asyncio
 import neo4j.exceptions as neo4j_errors
 import redis.exceptions as redis_errors
 
-from sinks.base import PermanentSinkError, SinkConfigurationError, SinkError, TransientSinkError
-
-CREDENTIALS_FIX = (
-    "authentication or authorization failed: fix RUNLEDGER_GRAPH__USER and "
-    "RUNLEDGER_GRAPH__PASSWORD (or the credentials in RUNLEDGER_GRAPH__URI), or grant that "
-    "user write access to the graph"
-)
+from sinks.base import PermanentSinkError, SinkError, SinkMisconfigured, TransientSinkError
 
 # Neo4j status codes (Neo.ClientError.<category>.<title>) that blame the data.
 PERMANENT_NEO4J_CODES = frozenset(
     {
-        "Neo.ClientError.Schema.ConstraintValidationFailed",
         "Neo.ClientError.Statement.TypeError",
         "Neo.ClientError.Statement.ArgumentError",
         "Neo.ClientError.Statement.ArithmeticError",
@@ -54,39 +54,52 @@ TRANSIENT_FALKORDB_REPLIES = (
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, ConnectionError)
 
 
+# Client-error categories that a retry can resolve (a race, a leader switch, a timeout).
+TRANSIENT_NEO4J_CATEGORIES = frozenset(
+    {"Schema.ConstraintValidationFailed", "Transaction", "Cluster"}
+)
+
+
 def classify(error: BaseException) -> SinkError:
-    """Wrap an engine failure as a transient or permanent sink error."""
+    """Wrap an engine failure as a transient, permanent or configuration sink error."""
     message = _one_line(error)
-    if _refused_credentials(error):
-        code = getattr(error, "code", None)
-        return SinkConfigurationError(f"{CREDENTIALS_FIX} ({code or message})")
     if isinstance(error, neo4j_errors.Neo4jError):
-        code = error.code or ""
-        if isinstance(error, neo4j_errors.ConstraintError | neo4j_errors.CypherTypeError):
-            return PermanentSinkError(f"{code}: {message}")
-        if code in PERMANENT_NEO4J_CODES:
-            return PermanentSinkError(f"{code}: {message}")
-        return TransientSinkError(f"{code}: {message}" if code else message)
+        return _classify_neo4j(error, message)
+    if isinstance(error, redis_errors.AuthenticationError | redis_errors.AuthorizationError):
+        return SinkMisconfigured(
+            f"FalkorDB refused the credentials ({message}): check the user and password "
+            "in RUNLEDGER_GRAPH__URI or RUNLEDGER_GRAPH__PASSWORD"
+        )
     if isinstance(error, redis_errors.ResponseError) and not _transient_reply(error):
         return PermanentSinkError(message)
     return TransientSinkError(message)
 
 
-def _refused_credentials(error: BaseException) -> bool:
-    if isinstance(error, neo4j_errors.TokenExpired):  # a refreshed token will do
-        return False
-    if isinstance(error, neo4j_errors.AuthError | neo4j_errors.Forbidden):
-        return True
-    return isinstance(
-        error,
-        redis_errors.AuthenticationError
-        | redis_errors.AuthenticationWrongNumberOfArgsError
-        | redis_errors.NoPermissionError,
-    )
+def _classify_neo4j(error: neo4j_errors.Neo4jError, message: str) -> SinkError:
+    code = error.code or ""
+    described = f"{code}: {message}" if code else message
+    if code in PERMANENT_NEO4J_CODES or isinstance(error, neo4j_errors.CypherTypeError):
+        return PermanentSinkError(described)
+    if not code.startswith("Neo.ClientError.") or isinstance(error, neo4j_errors.ConstraintError):
+        return TransientSinkError(described)
+    category = code.removeprefix("Neo.ClientError.")
+    if (
+        category in TRANSIENT_NEO4J_CATEGORIES
+        or category.split(".")[0] in TRANSIENT_NEO4J_CATEGORIES
+    ):
+        return TransientSinkError(described)
+    if category.startswith("Security."):
+        return SinkMisconfigured(
+            f"Neo4j refused us ({described}): check RUNLEDGER_GRAPH__USER and "
+            "RUNLEDGER_GRAPH__PASSWORD, and the user's privileges"
+        )
+    if category == "Database.DatabaseNotFound":
+        return SinkMisconfigured(f"{described}: check RUNLEDGER_GRAPH__DATABASE")
+    return SinkMisconfigured(f"Neo4j rejected runledger's statement ({described})")
 
 
 def _transient_reply(error: redis_errors.ResponseError) -> bool:
-    if isinstance(error, redis_errors.ReadOnlyError):
+    if isinstance(error, redis_errors.ReadOnlyError | redis_errors.NoPermissionError):
         return True
     return str(error).strip().lower().startswith(TRANSIENT_FALKORDB_REPLIES)
 

@@ -19,7 +19,13 @@ import redis.exceptions as redis_errors
 from falkordb.asyncio import FalkorDB
 
 from sinks.graph.cypher_params import header
-from sinks.graph.dialects import FALKORDB, LOOKUP_INDEXES, UNIQUE_IDS, Dialect
+from sinks.graph.dialects import (
+    FALKORDB,
+    LEGACY_UNIQUE_IDS,
+    LOOKUP_INDEXES,
+    UNIQUE_KEYS,
+    Dialect,
+)
 from sinks.graph.engine import Call, Plan
 from sinks.graph.settings import GraphSettings
 from sinks.graph.statements import EXISTING_EVENTS, HEALTH, Statement
@@ -91,8 +97,15 @@ class FalkorDBEngine:
         graph = await self.connect()
         for label, prop in LOOKUP_INDEXES:
             await self._ignore_existing(graph.create_node_range_index(label, prop))
-        for label in UNIQUE_IDS:
-            await self._ignore_existing(graph.create_node_unique_constraint(label, "id"))
+        existing = {
+            (str(c["label"]), tuple(str(p) for p in c["properties"]))
+            for c in await graph.list_constraints()
+        }
+        for label in LEGACY_UNIQUE_IDS:  # runledger 0.1's unique ``id`` (see dialects)
+            if (label, ("id",)) in existing:
+                await graph.drop_node_unique_constraint(label, "id")
+        for label, props in UNIQUE_KEYS:
+            await self._ignore_existing(graph.create_node_unique_constraint(label, *props))
         await self._constraints_ready(graph)
 
     @staticmethod

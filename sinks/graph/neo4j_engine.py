@@ -5,6 +5,11 @@ leader switches, lost connections) for up to ``transaction_timeout_seconds``; wh
 fails reaches the pipeline, which retries the batch with backoff. The first statement of
 every batch write-locks the batch's Run nodes in ``run_id`` order, so two consumers
 writing the same run serialise instead of computing aggregates from stale reads.
+
+Writes and reads share one bookmark manager, so a read (``runledger reconcile``, the
+health probe) sees every batch this process committed, even on a cluster member that
+has not caught up yet. The schema is ready only once its indexes are online: creating a
+constraint returns before its index is populated, and writes before then are unguarded.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ class Neo4jEngine:
         self._driver: AsyncDriver = AsyncGraphDatabase.driver(
             settings.uri, **driver_options(settings)
         )
+        self._bookmarks = AsyncGraphDatabase.bookmark_manager()
+        self.transaction_retries = 0
+        """Batches the driver ran again after a transient error (deadlock, conflict)."""
 
     @property
     def dialect(self) -> Dialect:
@@ -69,29 +77,40 @@ class Neo4jEngine:
         return self._database
 
     async def create_schema(self) -> None:
-        async with self._driver.session(database=self._database) as session:
+        async with self._session() as session:
             for text in NEO4J.schema_statements():
                 result = await session.run(text)
                 await result.consume()
 
     async def write_batch(self, event_ids: Sequence[str], plan: Plan) -> frozenset[str]:
+        attempts = 0
+
         @neo4j.unit_of_work(timeout=self._timeout)
         async def work(tx: AsyncManagedTransaction) -> frozenset[str]:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                self.transaction_retries += 1
             result = await tx.run(EXISTING_EVENTS.text, EXISTING_EVENTS.bind({"ids": event_ids}))
             existing = frozenset(await result.value("id"))
             for statement, params in plan(existing):
                 await (await tx.run(statement.text, params)).consume()
             return existing
 
-        async with self._driver.session(database=self._database) as session:
+        async with self._session() as session:
             return await session.execute_write(work)
 
     async def read(self, statement: Statement, params: dict[str, Any]) -> list[dict[str, Any]]:
-        async with self._driver.session(
-            database=self._database, default_access_mode=neo4j.READ_ACCESS
-        ) as session:
+        async with self._session(neo4j.READ_ACCESS) as session:
             result = await session.run(statement.text, statement.bind(params))
             return [record.data() async for record in result]
+
+    def _session(self, access_mode: str = neo4j.WRITE_ACCESS) -> neo4j.AsyncSession:
+        return self._driver.session(
+            database=self._database,
+            default_access_mode=access_mode,
+            bookmark_manager=self._bookmarks,
+        )
 
     async def ping(self) -> None:
         await self.read(HEALTH, {})

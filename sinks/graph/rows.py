@@ -59,11 +59,12 @@ RESULT_FIELDS = (
     "error", "tokensInput", "tokensOutput", "toolCalls", "qcPassed", "qcScore", "qcFeedback",
     "qcIssues", "qcRequiredFixes",
 )  # fmt: skip
-RUN_FIELDS = ("id", "declaration", "finalization")
+RUN_FIELDS = ("id", "declaration", "finalization", "own")
 EVENT_FIELDS = (
     "id", "type", "runId", "occurredAt", "producer", "taskId", "attemptNumber", "status",
 )  # fmt: skip
 ATTEMPT_FIELDS = ("id", "runId", "taskId", "attemptNumber", "taskExecutionId", "start", "result")
+CHAIN_FIELDS = ("runId", "firstAt", "firstId", "lastAt", "lastId")
 GROUP_FIELDS = {
     "declaration": DECLARATION_FIELDS,
     "finalization": FINALIZATION_FIELDS,
@@ -111,11 +112,15 @@ class BatchRows:
     """Parameters of one batch's statements."""
 
     runs: list[dict[str, Any]]
+    """The batch's runs and the parents they name, in id order (the lock order)."""
     events: list[dict[str, Any]]
     attempts: list[dict[str, Any]]
+    chains: list[list[Any]]
     run_ids: list[str]
-    task_execution_ids: list[str]
-    started_task_execution_ids: list[str]
+    parent_ids: list[str]
+    """Parents named by the batch that have no event in it."""
+    task_execution_keys: list[list[str]]
+    started_task_execution_keys: list[list[str]]
     """Tasks with a ``task-start`` in the batch: only these can change their dependencies."""
 
     def packed_runs(self) -> list[list[Any]]:
@@ -133,17 +138,46 @@ def batch_rows(events: Iterable[Event], dialect: Dialect) -> BatchRows:
     unique = sorted({e.event_id: e for e in events}.values(), key=lambda e: e.event_id)
     ledger = fold(unique)
     run_ids = sorted(ledger.runs)
+    named = {f.declaration.parent_run_id for f in ledger.runs.values() if f.declaration}
+    parent_ids = sorted(p for p in named if p is not None and p not in ledger.runs)
+    runs = [run_row(rid, ledger.runs[rid], dialect) for rid in run_ids]
+    runs += [{"id": p, "declaration": None, "finalization": None, "own": False} for p in parent_ids]
     task_keys = sorted(ledger.tasks)
     return BatchRows(
-        runs=[run_row(rid, ledger.runs[rid], dialect) for rid in run_ids],
+        runs=sorted(runs, key=lambda row: str(row["id"])),
         events=[event_row(e, dialect) for e in unique],
         attempts=[attempt_row(k, ledger.tasks[k], dialect) for k in task_keys],
+        chains=chain_rows(unique, dialect),
         run_ids=run_ids,
-        task_execution_ids=sorted({task_execution_id(k.run_id, k.task_id) for k in task_keys}),
-        started_task_execution_ids=sorted(
-            {task_execution_id(k.run_id, k.task_id) for k in task_keys if ledger.tasks[k].start}
+        parent_ids=parent_ids,
+        task_execution_keys=_pairs((k.run_id, k.task_id) for k in task_keys),
+        started_task_execution_keys=_pairs(
+            (k.run_id, k.task_id) for k in task_keys if ledger.tasks[k].start
         ),
     )
+
+
+def _pairs(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """Distinct (run id, task id) pairs in order, as lists (what both engines take)."""
+    return [list(pair) for pair in sorted(set(pairs))]
+
+
+def chain_rows(new_events: Iterable[Event], dialect: Dialect) -> list[list[Any]]:
+    """Per run, where its new events start and end in chain order (``occurredAt``, ``id``)."""
+    bounds: dict[str, tuple[Event, Event]] = {}
+    for event in new_events:
+        key = (event.occurred_at, event.event_id)
+        first, last = bounds.get(event.run_id, (event, event))
+        if key < (first.occurred_at, first.event_id):
+            first = event
+        if key > (last.occurred_at, last.event_id):
+            last = event
+        bounds[event.run_id] = (first, last)
+    return [
+        [run_id, dialect.time(first.occurred_at), first.event_id,
+         dialect.time(last.occurred_at), last.event_id]
+        for run_id, (first, last) in sorted(bounds.items())
+    ]  # fmt: skip
 
 
 def run_row(run_id: str, facts: RunFacts, dialect: Dialect) -> dict[str, Any]:
@@ -172,7 +206,7 @@ def run_row(run_id: str, facts: RunFacts, dialect: Dialect) -> dict[str, Any]:
             "finalResult": json_property(final.final_result),
             "error": final.error,
         }
-    return {"id": run_id, "declaration": declaration, "finalization": finalization}
+    return {"id": run_id, "declaration": declaration, "finalization": finalization, "own": True}
 
 
 def attempt_row(key: TaskKey, state: TaskState, dialect: Dialect) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sinks.graph.dialects import Dialect
-from sinks.graph.rows import ATTEMPT_FIELDS, EVENT_FIELDS, RUN_FIELDS, Packed
+from sinks.graph.rows import ATTEMPT_FIELDS, CHAIN_FIELDS, EVENT_FIELDS, RUN_FIELDS, Packed
 
 
 @dataclass(frozen=True)
@@ -188,18 +188,29 @@ def _run_snapshots(name: str, match: str, *params: str) -> Statement:
     )
 
 
-RUN_SNAPSHOTS = _run_snapshots("run_snapshots", "MATCH (r:Run)")
+# Bare parent nodes (no ``type``: no events of their own yet) are no runs of the ledger.
+RUN_SNAPSHOTS = _run_snapshots("run_snapshots", "MATCH (r:Run) WHERE r.type IS NOT NULL")
 RUN_SNAPSHOTS_OF = _run_snapshots(
-    "run_snapshots_of", "UNWIND $runIds AS id MATCH (r:Run {id: id})", "runIds"
+    "run_snapshots_of",
+    "UNWIND $runIds AS id MATCH (r:Run {id: id}) WHERE r.type IS NOT NULL",
+    "runIds",
 )
 
+# Every run node the batch writes, its own runs and the parents they name, is merged and
+# write-locked here first, in id order: concurrent batches then take their locks in one
+# global order (no deadlock), and a child's batch meets its parent's node even while the
+# parent's own batch is still uncommitted (the uniqueness constraint makes one wait for
+# the other), so CHILD_OF cannot be missed by both. A parent known only from a child is
+# a bare Run node (just its id, no ``type``) until its own events arrive.
 MERGE_RUNS = _statement(
     "merge_runs",
     f"""
     UNWIND $runs AS row
     MERGE (r:Run {{id: {_RUN.id}}})
-    SET r.type = 'orchestration_execution', r.lock = true
+    SET r.lock = true
     REMOVE r.lock
+    WITH r, row WHERE {_RUN.own}
+    SET r.type = 'orchestration_execution'
     {_RUN_DECLARATION}
     {_RUN_FINALIZATION}
     {_GENERIC_LABEL.format(node="r")}
@@ -229,11 +240,13 @@ MERGE_ATTEMPTS = _statement(
     f"""
     UNWIND $attempts AS row
     MATCH (r:Run {{id: {_ATTEMPT.runId}}})
-    MERGE (te:TaskExecution {{id: {_ATTEMPT.taskExecutionId}}})
+    MERGE (te:TaskExecution {{runId: {_ATTEMPT.runId}, taskId: {_ATTEMPT.taskId},
+                              id: {_ATTEMPT.taskExecutionId}}})
     MERGE (r)-[:HAS_TASK_EXECUTION]->(te)
     {_GENERIC_LABEL.format(node="te")}
     WITH te, row
-    OPTIONAL MATCH (a:TaskAttempt {{id: {_ATTEMPT.id}}})
+    OPTIONAL MATCH (a:TaskAttempt {{runId: {_ATTEMPT.runId}, taskId: {_ATTEMPT.taskId},
+                                    attemptNumber: {_ATTEMPT.attemptNumber}}})
     FOREACH (_ IN CASE WHEN a IS NULL THEN [1] ELSE [] END |
              CREATE (te)-[:HAS_ATTEMPT]->(:TaskAttempt {{{_new_attempt(_ATTEMPT)}}}))
     WITH a, row, a IS NOT NULL AND {_ATTEMPT_START_WINS} AS startWins,
@@ -247,8 +260,8 @@ MERGE_ATTEMPTS = _statement(
 REFRESH_TASKS = _statement(
     "refresh_tasks",
     f"""
-    UNWIND $taskExecutionIds AS id
-    MATCH (te:TaskExecution {{id: id}})-[:HAS_ATTEMPT]->(a:TaskAttempt)
+    UNWIND $taskExecutionKeys AS key
+    MATCH (te:TaskExecution {{runId: key[0], taskId: key[1]}})-[:HAS_ATTEMPT]->(a:TaskAttempt)
     WITH te, a ORDER BY a.attemptNumber DESC
     WITH te, collect(a) AS attempts
     WITH te, attempts[0] AS current,
@@ -270,23 +283,23 @@ REFRESH_TASKS = _statement(
     OPTIONAL MATCH (r)-[f:FAILED_TASK]->(te) WHERE current.status <> 'failure'
     DELETE f
     """,
-    "taskExecutionIds",
+    "taskExecutionKeys",
 )
 
 LINK_DEPENDENCIES = _statement(
     "link_dependencies",
     """
-    UNWIND $startedTaskExecutionIds AS id
-    MATCH (te:TaskExecution {id: id})
+    UNWIND $startedTaskExecutionKeys AS key
+    MATCH (te:TaskExecution {runId: key[0], taskId: key[1]})
     OPTIONAL MATCH (te)-[stale:DEPENDS_ON]->(dep:TaskExecution)
     WHERE NOT dep.taskId IN coalesce(te.dependsOn, [])
     DELETE stale
     WITH DISTINCT te
     UNWIND coalesce(te.dependsOn, []) AS depId
-    MATCH (dep:TaskExecution {id: te.runId + '-' + depId})
+    MATCH (dep:TaskExecution {runId: te.runId, taskId: depId})
     MERGE (te)-[:DEPENDS_ON]->(dep)
     """,
-    "startedTaskExecutionIds",
+    "startedTaskExecutionKeys",
 )
 
 # Run for every task execution of the batch, not only new ones: marking the new ones
@@ -294,14 +307,14 @@ LINK_DEPENDENCIES = _statement(
 LINK_DEPENDENTS = _statement(
     "link_dependents",
     """
-    UNWIND $taskExecutionIds AS id
-    MATCH (te:TaskExecution {id: id})
+    UNWIND $taskExecutionKeys AS key
+    MATCH (te:TaskExecution {runId: key[0], taskId: key[1]})
     WITH te
     MATCH (:Run {id: te.runId})-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
     WHERE te.taskId IN coalesce(other.dependsOn, [])
     MERGE (other)-[:DEPENDS_ON]->(te)
     """,
-    "taskExecutionIds",
+    "taskExecutionKeys",
 )
 
 
@@ -351,6 +364,9 @@ def _refresh_runs(dialect: Dialect) -> Statement:
     )
 
 
+# A Plan node exists exactly while a run executes it. Plans are merged after every run
+# lock is held and in plan id order (no deadlock), and only for a run that lacks its link:
+# the runs of one plan do not queue on the plan's lock batch after batch.
 LINK_PLANS = _statement(
     "link_plans",
     """
@@ -359,14 +375,22 @@ LINK_PLANS = _statement(
     OPTIONAL MATCH (r)-[old:EXECUTES_PLAN]->(stale:Plan)
     WHERE r.planId IS NULL OR stale.id <> r.planId
     DELETE old
+    WITH DISTINCT r, stale
+    OPTIONAL MATCH (stale)<-[use:EXECUTES_PLAN]-(:Run)
+    WITH r, stale, count(use) AS uses
+    FOREACH (_ IN CASE WHEN stale IS NOT NULL AND uses = 0 THEN [1] ELSE [] END | DELETE stale)
     WITH DISTINCT r
-    WHERE r.planId IS NOT NULL
+    WHERE r.planId IS NOT NULL AND NOT (r)-[:EXECUTES_PLAN]->(:Plan {id: r.planId})
+    WITH r ORDER BY r.planId
     MERGE (p:Plan {id: r.planId})
     MERGE (r)-[:EXECUTES_PLAN]->(p)
     """,
     "runIds",
 )
 
+# The child links itself: merge_runs has merged (and locked) the parent's node in the
+# same batch. A bare parent node (no events of its own) that no child names any more is
+# deleted, so which bare nodes exist depends on the set of events only.
 LINK_PARENTS = _statement(
     "link_parents",
     """
@@ -376,38 +400,79 @@ LINK_PARENTS = _statement(
     WHERE r.parentRunId IS NULL OR stale.id <> r.parentRunId
     DELETE old
     WITH DISTINCT r
-    OPTIONAL MATCH (parent:Run {id: r.parentRunId})
-    FOREACH (_ IN CASE WHEN parent IS NULL THEN [] ELSE [1] END | MERGE (r)-[:CHILD_OF]->(parent))
-    WITH DISTINCT r
-    OPTIONAL MATCH (child:Run {parentRunId: r.id})
-    FOREACH (_ IN CASE WHEN child IS NULL THEN [] ELSE [1] END | MERGE (child)-[:CHILD_OF]->(r))
+    WHERE r.parentRunId IS NOT NULL AND NOT (r)-[:CHILD_OF]->(:Run {id: r.parentRunId})
+    MATCH (parent:Run {id: r.parentRunId})
+    MERGE (r)-[:CHILD_OF]->(parent)
     """,
     "runIds",
 )
 
-REBUILD_CHAINS = _statement(
-    "rebuild_chains",
+DELETE_BARE_RUNS = _statement(
+    "delete_bare_runs",
     """
-    UNWIND $runIds AS id
+    UNWIND $parentIds AS id
     MATCH (r:Run {id: id})
-    OPTIONAL MATCH (r)-[s:STARTS_WITH]->(:Event)
-    DELETE s
-    WITH DISTINCT r
-    MATCH (e:Event {runId: r.id})
-    OPTIONAL MATCH (e)-[n:NEXT]->(:Event)
-    DELETE n
-    WITH DISTINCT r, e
-    ORDER BY e.occurredAt, e.id
-    WITH r, collect(e) AS chain
-    WITH r, chain, chain[0] AS first
-    CREATE (r)-[:STARTS_WITH]->(first)
-    WITH chain
-    UNWIND range(0, size(chain) - 2) AS i
-    WITH chain[i] AS earlier, chain[i + 1] AS later
-    CREATE (earlier)-[:NEXT]->(later)
+    WHERE r.type IS NULL AND NOT ()-[:CHILD_OF]->(r)
+    DELETE r
     """,
-    "runIds",
+    "parentIds",
 )
+
+# Each new event is linked in place: only the stretch of the chain between the batch's
+# first and last new event of a run (and the stored neighbours around it) is relinked,
+# so a batch costs the same whatever the length of the run (on Neo4j the neighbours are
+# one seek each in the (runId, occurredAt) index). ``$chains`` rows are
+# [runId, occurredAt and id of the run's first new event, the same of its last].
+_CHAIN = Packed("row", CHAIN_FIELDS)
+
+
+def _link_chains(dialect: Dialect) -> Statement:
+    first_at, first_id, last_at, last_id = (
+        _CHAIN.firstAt, _CHAIN.firstId, _CHAIN.lastAt, _CHAIN.lastId,
+    )  # fmt: skip
+    call = dialect.subquery("r", "row")
+    return _statement(
+        "link_chains",
+        f"""
+        UNWIND $chains AS row
+        MATCH (r:Run {{id: {_CHAIN.runId}}})
+        {call}
+            OPTIONAL MATCH (p:Event {{runId: r.id}})
+            WHERE p.occurredAt <= {first_at} AND (p.occurredAt < {first_at} OR p.id < {first_id})
+            WITH p ORDER BY p.occurredAt DESC, p.id DESC LIMIT 1
+            RETURN p AS before
+        }}
+        {call}
+            OPTIONAL MATCH (s:Event {{runId: r.id}})
+            WHERE s.occurredAt >= {last_at} AND (s.occurredAt > {last_at} OR s.id > {last_id})
+            WITH s ORDER BY s.occurredAt, s.id LIMIT 1
+            RETURN s AS after
+        }}
+        {call}
+            MATCH (e:Event {{runId: r.id}})
+            WHERE e.occurredAt >= {first_at} AND e.occurredAt <= {last_at}
+              AND (e.occurredAt > {first_at} OR e.id >= {first_id})
+              AND (e.occurredAt < {last_at} OR e.id <= {last_id})
+            WITH e ORDER BY e.occurredAt, e.id
+            RETURN collect(e) AS middle
+        }}
+        OPTIONAL MATCH (r)-[start:STARTS_WITH]->(:Event) WHERE before IS NULL
+        DELETE start
+        WITH DISTINCT r, before, middle, after
+        UNWIND [x IN [before] + middle WHERE x IS NOT NULL] AS linked
+        OPTIONAL MATCH (linked)-[next:NEXT]->(:Event)
+        DELETE next
+        WITH DISTINCT r, before, middle, after
+        WITH r, before, [x IN [before] + middle + [after] WHERE x IS NOT NULL] AS chain
+        FOREACH (first IN CASE WHEN before IS NULL THEN [head(chain)] ELSE [] END |
+                 CREATE (r)-[:STARTS_WITH]->(first))
+        WITH chain
+        UNWIND range(0, size(chain) - 2) AS i
+        WITH chain[i] AS earlier, chain[i + 1] AS later
+        CREATE (earlier)-[:NEXT]->(later)
+        """,
+        "chains",
+    )
 
 
 @dataclass(frozen=True)
@@ -423,7 +488,8 @@ class WriteStatements:
     refresh_runs: Statement
     link_plans: Statement
     link_parents: Statement
-    rebuild_chains: Statement
+    delete_bare_runs: Statement
+    link_chains: Statement
 
     def in_order(self) -> tuple[Statement, ...]:
         return (
@@ -436,12 +502,13 @@ class WriteStatements:
             self.refresh_runs,
             self.link_plans,
             self.link_parents,
-            self.rebuild_chains,
+            self.delete_bare_runs,
+            self.link_chains,
         )
 
 
 def write_statements(dialect: Dialect) -> WriteStatements:
-    """The batch statements for an engine (only ``refresh_runs`` reads times differently)."""
+    """The batch statements for an engine (``refresh_runs`` and ``link_chains`` differ)."""
     return WriteStatements(
         merge_runs=MERGE_RUNS,
         merge_events=MERGE_EVENTS,
@@ -452,7 +519,8 @@ def write_statements(dialect: Dialect) -> WriteStatements:
         refresh_runs=_refresh_runs(dialect),
         link_plans=LINK_PLANS,
         link_parents=LINK_PARENTS,
-        rebuild_chains=REBUILD_CHAINS,
+        delete_bare_runs=DELETE_BARE_RUNS,
+        link_chains=_link_chains(dialect),
     )
 
 
@@ -485,5 +553,6 @@ PROPERTY_KEYS = (
     # Event
     "occurredAt", "producer",
     # parameter rows
-    "declaration", "finalization", "taskExecutionId", "start", "result",
+    "declaration", "finalization", "taskExecutionId", "start", "result", "own", "firstAt",
+    "firstId", "lastAt", "lastId",
 )  # fmt: skip

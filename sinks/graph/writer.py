@@ -38,14 +38,18 @@ class BatchPlanner:
         if rows.attempts:
             calls += [
                 _call(s.merge_attempts, attempts=rows.packed_attempts(), genericLabel=label),
-                _call(s.refresh_tasks, taskExecutionIds=rows.task_execution_ids),
-                _call(s.link_dependencies, startedTaskExecutionIds=rows.started_task_execution_ids),
-                _call(s.link_dependents, taskExecutionIds=rows.task_execution_ids),
+                _call(s.refresh_tasks, taskExecutionKeys=rows.task_execution_keys),
+                _call(
+                    s.link_dependencies,
+                    startedTaskExecutionKeys=rows.started_task_execution_keys,
+                ),
+                _call(s.link_dependents, taskExecutionKeys=rows.task_execution_keys),
             ]
         calls += [
             _call(s.refresh_runs, runIds=rows.run_ids),
             _call(s.link_plans, runIds=rows.run_ids),
             _call(s.link_parents, runIds=rows.run_ids),
-            _call(s.rebuild_chains, runIds=rows.run_ids),
+            _call(s.delete_bare_runs, parentIds=rows.parent_ids),
+            _call(s.link_chains, chains=rows.chains),
         ]
         return calls

@@ -14,7 +14,7 @@ import sqlite3
 
 from sqlalchemy import exc as sa_exc
 
-from sinks.base import PermanentSinkError, SinkConfigurationError, SinkError, TransientSinkError
+from sinks.base import PermanentSinkError, SinkError, SinkMisconfigured, TransientSinkError
 
 PERMANENT_SQLSTATE_CLASSES = frozenset({"22", "23", "54"})
 _URL = "RUNLEDGER_POSTGRES__URL"
@@ -43,7 +43,7 @@ def classify(error: BaseException) -> SinkError:
     code = sqlstate(error)
     fix = _FIXES.get(code or "") or _FIXES.get((code or "")[:2])
     if code is not None and fix is not None:
-        return SinkConfigurationError(f"{fix} (SQLSTATE {code}: {message})")
+        return SinkMisconfigured(f"{fix} (SQLSTATE {code}: {message})")
     if code is not None and code[:2] in PERMANENT_SQLSTATE_CLASSES:
         return PermanentSinkError(f"SQLSTATE {code}: {message}")
     orig = getattr(error, "orig", None)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from delivery_support import topic_records
 from typer.testing import CliRunner, Result
 
 from consumer import dead_letters as h
@@ -18,6 +17,7 @@ from consumer.cli.app import app
 from consumer.dead_letters import DeadLetter, KafkaDeadLetterQueue
 from sinks.base import PermanentSinkError
 
+from delivery_support import topic_records
 from support import create_topic
 
 TRACE = ("trace", b"abc")

@@ -5,14 +5,6 @@ from __future__ import annotations
 
 import json
 
-from delivery_support import (
-    committed_offsets,
-    end_offsets,
-    generate_stream,
-    keyed_by_run,
-    produce_acked,
-)
-
 from consumer.metrics import Metrics
 from contracts import EVENT_TYPES
 from sinks.graph import GraphSink
@@ -20,6 +12,13 @@ from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
+from delivery_support import (
+    committed_offsets,
+    end_offsets,
+    generate_stream,
+    keyed_by_run,
+    produce_acked,
+)
 from support import consuming, make_settings, metric, wait_until
 
 

@@ -7,6 +7,15 @@ import json
 import socket
 from pathlib import Path
 
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sinks.graph import GraphSink
+from sinks.graph.settings import GraphSettings
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+from sinks.postgres.tables import runs
+
 from delivery_support import (
     events_stored,
     generate_stream,
@@ -16,17 +25,7 @@ from delivery_support import (
     run_id_of,
     runledger,
 )
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from sinks.graph import GraphSink
-from sinks.graph.falkordb_engine import FalkorDBEngine
-from sinks.graph.settings import GraphSettings
-from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
-from sinks.postgres.tables import runs
-
-from support import consuming, make_settings, wait_until
+from support import consuming, graph_query, make_settings, wait_until
 
 
 async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
@@ -122,10 +121,11 @@ async def test_reconcile_compares_the_ledger_with_the_graph(
         assert f"in sync: {len(run_ids)} run(s) agree across postgres, graph" in result.stdout
 
         drifted = run_ids[5]
-        engine = graph.engine
-        assert isinstance(engine, FalkorDBEngine)
-        await (await engine.connect()).query(  # a silent change the consumer never made
-            "MATCH (r:Run {id: $id}) SET r.tokensTotal = r.tokensTotal + 7", {"id": drifted}
+        await graph_query(  # a silent change the consumer never made
+            graph,
+            "MATCH (r:Run {id: $id}) SET r.tokensTotal = r.tokensTotal + 7",
+            {"id": drifted},
+            write=True,
         )
         result = await runledger("reconcile", "--json", env=env, cwd=tmp_path)
         assert result.code == 1, result.stderr

@@ -14,12 +14,12 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from delivery_support import ConsumerProcess, consumer_env
 from sqlalchemy.engine import make_url
 
 from consumer.logging import mask_url, redact_text, register_secrets
 from sinks.postgres.settings import PostgresSettings
 
+from delivery_support import ConsumerProcess, consumer_env
 from support import wait_until
 
 AWKWARD = ["pass word", "p@ss:w/rd%x", "pässwörd€ 🙂", "a b@c:d/e%f€", "%41%zz"]

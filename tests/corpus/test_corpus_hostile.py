@@ -17,15 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_support import (
-    check_graph,
-    check_ledger,
-    committed_offsets,
-    end_offsets,
-    graph_rows,
-    produce_acked,
-    topic_records,
-)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,6 +29,15 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
+from delivery_support import (
+    check_graph,
+    check_ledger,
+    committed_offsets,
+    end_offsets,
+    graph_rows,
+    produce_acked,
+    topic_records,
+)
 from support import consuming, make_settings, metric, wait_until
 
 CORPUS = Path(__file__).with_name("hostile_records.jsonl")

@@ -1,49 +1,63 @@
-"""Restart the broker under a running consumer: it survives, reconnects and consumes what is
-published afterwards. The embedded broker keeps nothing on disk, so the new one is empty:
-this proves reconnection, not broker durability."""
+"""Restart the broker under a running consumer: it reconnects, the broker keeps on disk
+what it had (records and committed offsets), and what is published afterwards is written."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer.embedded import free_port, running
+from consumer.sandbox.kafka_server import KafkaPorts, start_kafka
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
 
 from delivery_support import (
     check_ledger,
+    committed_offsets,
     events_stored,
     generate_stream,
     keyed_by_run,
     produce_records,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from consumer.embedded import running, start_tansu
-from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
-
-from support import consuming, create_topic, make_settings, metric, wait_until
+from support import consuming, create_topic, make_settings, metric, read_topic, wait_until
 
 
-async def test_consumer_survives_a_broker_restart(
-    postgres_settings: PostgresSettings, postgres_engine: AsyncEngine
+async def test_consumer_survives_a_broker_restart_and_the_data_survives_it(
+    postgres_settings: PostgresSettings, postgres_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     values = generate_stream(runs=40, seed=23)
     before = [v for v in values if int(v.split(b'"run-23-')[1][:4]) % 2 == 0]
     after = [v for v in values if v not in before]
     topic = f"telemetry-{uuid.uuid4().hex[:10]}"
-    broker = start_tansu()
-    port = broker.port
+    ports = KafkaPorts(broker=free_port(), controller=free_port())
+    broker = start_kafka(tmp_path / "broker", ports)
     with running(broker):
         await create_topic(broker.address, topic, partitions=2)
         await produce_records(broker.address, topic, keyed_by_run(before))
         settings = make_settings(broker.address, topic, kafka={"max_batch_records": 50})
+        group = f"{settings.kafka.group_id_prefix}-postgres"
         async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
 
             async def stored(n: int) -> bool:
                 return await events_stored(postgres_engine) == n
 
             await wait_until(lambda: stored(len(set(before))), what="events before the restart")
+
+            async def all_committed() -> bool:
+                offsets = await committed_offsets(broker.address, group, topic)
+                return sum(offsets.values()) == len(before)
+
+            await wait_until(all_committed, what="offsets of the first half committed")
             broker.stop()
-            with running(start_tansu(port=port)) as restarted:
-                await create_topic(restarted.address, topic, partitions=2)
+            with running(start_kafka(tmp_path / "broker", ports)) as restarted:
+                # Durability: the records and the group's offsets are still there.
+                kept = await read_topic(restarted.address, topic, len(before), timeout=60)
+                assert sorted(r.value for r in kept) == sorted(before)
+                offsets = await committed_offsets(restarted.address, group, topic)
+                assert sum(offsets.values()) == len(before)
+
                 await produce_records(restarted.address, topic, keyed_by_run(after))
                 await wait_until(
                     lambda: stored(len(set(values))),

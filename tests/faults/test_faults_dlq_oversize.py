@@ -15,6 +15,12 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer import dead_letters as h
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+
 from delivery_support import (
     check_ledger,
     committed_offsets,
@@ -24,12 +30,6 @@ from delivery_support import (
     runledger,
     topic_records,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from consumer import dead_letters as h
-from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
-
 from support import consuming, make_settings, wait_until
 
 LARGE_TOPIC_BYTES = 6_000_000

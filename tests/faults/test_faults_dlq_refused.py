@@ -9,14 +9,6 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from delivery_support import (
-    check_ledger,
-    committed_offsets,
-    events_stored,
-    generate_stream,
-    produce_records,
-    topic_records,
-)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
@@ -28,6 +20,14 @@ from consumer.runner import pipeline_options
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
+from delivery_support import (
+    check_ledger,
+    committed_offsets,
+    events_stored,
+    generate_stream,
+    produce_records,
+    topic_records,
+)
 from support import consuming, create_topic, make_settings, wait_until
 
 POISON = b"<not json>" + b"x" * 8000  # with its headers, larger than the crippled requests

@@ -15,13 +15,6 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from delivery_support import (
-    check_ledger,
-    committed_offsets,
-    generate_stream,
-    produce_records,
-    topic_records,
-)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
@@ -33,6 +26,13 @@ from consumer.runner import pipeline_options
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
+from delivery_support import (
+    check_ledger,
+    committed_offsets,
+    generate_stream,
+    produce_records,
+    topic_records,
+)
 from support import consuming, create_topic, make_settings, metric, wait_until
 
 POISON = b"<not json>"

@@ -8,6 +8,13 @@ import json
 import uuid
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer import dead_letters as h
+from sinks.postgres import PostgresSink
+from sinks.postgres.queries import get_run
+from sinks.postgres.settings import PostgresSettings
+
 from delivery_support import (
     check_ledger,
     committed_offsets,
@@ -19,13 +26,6 @@ from delivery_support import (
     runledger,
     topic_records,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from consumer import dead_letters as h
-from sinks.postgres import PostgresSink
-from sinks.postgres.queries import get_run
-from sinks.postgres.settings import PostgresSettings
-
 from support import consuming, make_settings, wait_until
 
 MAX_BYTES = 16_384

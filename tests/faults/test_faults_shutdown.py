@@ -9,6 +9,11 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer.embedded import free_port, running, start_tansu
+from sinks.postgres.settings import PostgresSettings
+
 from delivery_support import (
     ConsumerProcess,
     check_ledger,
@@ -19,11 +24,6 @@ from delivery_support import (
     keyed_by_run,
     produce_records,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from consumer.embedded import free_port, running, start_tansu
-from sinks.postgres.settings import PostgresSettings
-
 from support import create_topic, proxied_postgres, wait_until
 
 SHUTDOWN_SECONDS = 4.0

@@ -9,6 +9,10 @@ import signal
 import uuid
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sinks.postgres.settings import PostgresSettings
+
 from delivery_support import (
     ConsumerProcess,
     check_ledger,
@@ -19,10 +23,6 @@ from delivery_support import (
     keyed_by_run,
     produce_records,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from sinks.postgres.settings import PostgresSettings
-
 from support import wait_until
 
 

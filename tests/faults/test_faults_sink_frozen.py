@@ -13,7 +13,6 @@ import asyncio
 import time
 
 import pytest
-from delivery_support import generate_stream
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import decode_event
@@ -21,6 +20,7 @@ from sinks.base import SinkRecord, TransientSinkError
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
+from delivery_support import generate_stream
 from support import count_events, proxied_postgres
 
 STATEMENT_SECONDS = 1.0

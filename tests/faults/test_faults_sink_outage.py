@@ -8,15 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from delivery_support import (
-    check_graph,
-    check_ledger,
-    events_stored,
-    generate_stream,
-    graph_events_stored,
-    keyed_by_run,
-    produce_records,
-)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +17,15 @@ from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
+from delivery_support import (
+    check_graph,
+    check_ledger,
+    events_stored,
+    generate_stream,
+    graph_events_stored,
+    keyed_by_run,
+    produce_records,
+)
 from support import consuming, make_settings, metric, wait_until
 from tcp_proxy import TcpProxy
 
@@ -40,7 +40,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     postgres_settings: PostgresSettings,
     postgres_engine: AsyncEngine,
     falkordb_address: tuple[str, int],
-    graph_settings: GraphSettings,
+    falkordb_graph: GraphSettings,
 ) -> None:
     values = generate_stream(runs=120, seed=11)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
@@ -57,8 +57,8 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     written_pg = PostgresSettings(
         url=pg_url.set(port=pg_port).render_as_string(hide_password=False)  # type: ignore[arg-type]
     )
-    written_graph = GraphSettings(uri=graph_settings.uri.replace(f":{falkor_port}/", f":{falkor}/"))
-    reader = GraphSink(graph_settings)
+    written_graph = GraphSettings(uri=falkordb_graph.uri.replace(f":{falkor_port}/", f":{falkor}/"))
+    reader = GraphSink(falkordb_graph)
     other = "graph" if cut == "postgres" else "postgres"
 
     async def stored(sink: str) -> int:

@@ -9,14 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from delivery_support import (
-    ConsumerProcess,
-    committed_offsets,
-    consumer_env,
-    events_stored,
-    generate_stream,
-    produce_records,
-)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.metrics import Metrics
@@ -25,6 +17,14 @@ from consumer.runner import run_sinks
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
+from delivery_support import (
+    ConsumerProcess,
+    committed_offsets,
+    consumer_env,
+    events_stored,
+    generate_stream,
+    produce_records,
+)
 from support import create_topic, make_settings
 
 

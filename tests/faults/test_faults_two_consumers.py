@@ -3,6 +3,12 @@ one joining and then leaving mid-stream: the ledger is exact and nothing deadloc
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumer.metrics import Metrics
+from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+
 from delivery_support import (
     check_ledger,
     events_stored,
@@ -10,12 +16,6 @@ from delivery_support import (
     keyed_at_random,
     produce_records,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from consumer.metrics import Metrics
-from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
-
 from support import consuming, make_settings, wait_until
 
 

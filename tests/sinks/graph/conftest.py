@@ -1,4 +1,4 @@
-"""Fixtures of the graph sink's tests: a throwaway FalkorDB graph per test, and a sink on it."""
+"""Fixtures of the graph sink's tests: a started sink on a throwaway graph of each engine."""
 
 from __future__ import annotations
 
@@ -14,6 +14,15 @@ from sinks.graph.settings import GraphSettings
 async def graph_sink(graph_settings: GraphSettings) -> AsyncIterator[GraphSink]:
     """A started graph sink on the test's graph."""
     sink = GraphSink(graph_settings)
+    await sink.start()
+    yield sink
+    await sink.close()
+
+
+@pytest.fixture
+async def falkordb_sink(falkordb_graph: GraphSettings) -> AsyncIterator[GraphSink]:
+    """A started graph sink on a fresh FalkorDB graph, for what only FalkorDB does."""
+    sink = GraphSink(falkordb_graph)
     await sink.start()
     yield sink
     await sink.close()

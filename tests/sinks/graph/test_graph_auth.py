@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from consumer.embedded import free_port
-from sinks.base import SinkConfigurationError
+from sinks.base import SinkMisconfigured
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
@@ -62,8 +62,8 @@ async def test_refused_credentials_are_a_configuration_error(
     )
     sink = GraphSink(settings)
     try:
-        with pytest.raises(SinkConfigurationError, match="fix RUNLEDGER_GRAPH__USER and "
-                           "RUNLEDGER_GRAPH__PASSWORD") as caught:  # fmt: skip
+        fix = "check the user and password in RUNLEDGER_GRAPH__URI or RUNLEDGER_GRAPH__PASSWORD"
+        with pytest.raises(SinkMisconfigured, match=fix) as caught:
             await sink.start()
         assert PASSWORD not in str(caught.value)
     finally:

@@ -43,8 +43,10 @@ def _example_parameters() -> dict[str, Any]:
         "events": rows.packed_events(),
         "attempts": rows.packed_attempts(),
         "runIds": rows.run_ids,
-        "taskExecutionIds": rows.task_execution_ids,
-        "startedTaskExecutionIds": rows.started_task_execution_ids,
+        "taskExecutionKeys": rows.task_execution_keys,
+        "startedTaskExecutionKeys": rows.started_task_execution_keys,
+        "chains": rows.chains,
+        "parentIds": rows.parent_ids,
         "genericLabel": True,
     }
 

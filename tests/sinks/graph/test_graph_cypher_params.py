@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graph_reading import query
 
 from sinks.graph import GraphSink
 from sinks.graph.cypher_params import header, literal
+
+from graph_reading import query
 
 VALUES: list[Any] = [
     "quotes \" ' back\\slash \\u0041 \\\\u0001 new\nline tab\t ctl\x01\x1f emoji 😀 \u2028 $x",
@@ -24,8 +25,8 @@ VALUES: list[Any] = [
 
 
 @pytest.mark.parametrize("value", VALUES)
-async def test_values_round_trip(graph_sink: GraphSink, value: Any) -> None:
-    assert await query(graph_sink, header({"v": value}) + "RETURN $v") == [[value]]
+async def test_values_round_trip(falkordb_sink: GraphSink, value: Any) -> None:
+    assert await query(falkordb_sink, header({"v": value}) + "RETURN $v") == [[value]]
 
 
 def test_maps_are_written_with_identifier_keys() -> None:

@@ -7,15 +7,15 @@ import json
 import neo4j.exceptions as neo4j_errors
 import pytest
 import redis.exceptions as redis_errors
-from graph_reading import query, read_graph
 
 from consumer.embedded import free_port
 from contracts import decode_event
-from sinks.base import PermanentSinkError, SinkConfigurationError, SinkRecord, TransientSinkError
+from sinks.base import PermanentSinkError, SinkMisconfigured, SinkRecord, TransientSinkError
 from sinks.graph import GraphSink
 from sinks.graph.errors import classify
 from sinks.graph.settings import GraphSettings
 
+from graph_reading import query, read_graph
 from support import example_lines
 
 
@@ -24,8 +24,9 @@ def _records(lines: list[bytes]) -> list[SinkRecord]:
 
 
 async def test_a_value_falkordb_refuses_fails_the_whole_batch_permanently(
-    graph_sink: GraphSink,
+    falkordb_sink: GraphSink,
 ) -> None:
+    graph_sink = falkordb_sink
     good = example_lines()
     poisoned = json.loads(good[1])
     poisoned |= {"event_id": "poison", "task_id": "task-9", "title": "nul \x00 inside"}
@@ -82,6 +83,7 @@ async def test_health_answers_on_a_live_engine(graph_sink: GraphSink) -> None:
             PermanentSinkError,
         ),
         (OSError("network unreachable"), TransientSinkError),
+        (redis_errors.AuthenticationError("invalid password"), SinkMisconfigured),
     ],
 )
 def test_driver_errors_are_classified(error: BaseException, kind: type[Exception]) -> None:
@@ -93,12 +95,18 @@ def test_driver_errors_are_classified(error: BaseException, kind: type[Exception
     [
         ("Neo.TransientError.Transaction.DeadlockDetected", TransientSinkError),
         ("Neo.TransientError.General.DatabaseUnavailable", TransientSinkError),
-        ("Neo.ClientError.Schema.ConstraintValidationFailed", PermanentSinkError),
+        # a race between two writers creating one node: the retry finds it
+        ("Neo.ClientError.Schema.ConstraintValidationFailed", TransientSinkError),
+        ("Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration", TransientSinkError),
+        ("Neo.ClientError.Cluster.NotALeader", TransientSinkError),
         ("Neo.ClientError.Statement.TypeError", PermanentSinkError),
         ("Neo.ClientError.Statement.ArgumentError", PermanentSinkError),
-        ("Neo.ClientError.Security.Unauthorized", SinkConfigurationError),
-        ("Neo.ClientError.Security.Forbidden", SinkConfigurationError),
-        ("Neo.ClientError.Security.TokenExpired", TransientSinkError),
+        # no retry can fix these: the sink stops and says which setting to fix
+        ("Neo.ClientError.Security.Unauthorized", SinkMisconfigured),
+        ("Neo.ClientError.Security.Forbidden", SinkMisconfigured),
+        ("Neo.ClientError.Database.DatabaseNotFound", SinkMisconfigured),
+        ("Neo.ClientError.Statement.SyntaxError", SinkMisconfigured),
+        ("Neo.ClientError.Procedure.ProcedureNotFound", SinkMisconfigured),
         ("Neo.DatabaseError.General.UnknownError", TransientSinkError),
     ],
 )

@@ -6,13 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from graph_reading import event_chain, query, read_graph
-
 from contracts import decode_event
 from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
+from graph_reading import event_chain, query, read_graph
 from support import EXAMPLE_RUN_ID, example_expected, example_lines, parse_time
 
 RUN_PROPERTIES = {  # graph property <- expected.json run field
@@ -165,11 +164,15 @@ async def test_a_result_before_its_start_still_links_to_its_run(graph_sink: Grap
     assert await targets(graph_sink, "run-x", "EXECUTES_PLAN") == ["plan-p"]
     assert await event_chain(graph_sink, "run-x") == ["x-1", "x-2"]
 
-    # the parent run arrives last: the child links to it all the same
-    assert await targets(graph_sink, "run-x", "CHILD_OF") == []
+    # the parent is known only from its child: a bare Run node (no type, no status) that
+    # the child links to at once, and that becomes the parent run when its events arrive
+    assert await targets(graph_sink, "run-x", "CHILD_OF") == ["run-parent"]
+    bare = "MATCH (r:Run {id: 'run-parent'}) RETURN r.type, r.status"
+    assert await query(graph_sink, bare) == [[None, None]]
     parent = event(event_id="p-1", type="run-start", run_id="run-parent")
     await graph_sink.write(records([parent]))
     assert await targets(graph_sink, "run-x", "CHILD_OF") == ["run-parent"]
+    assert await query(graph_sink, bare) == [["orchestration_execution", "pending"]]
 
 
 async def test_generic_node_label_for_orchestrators_that_query_node(

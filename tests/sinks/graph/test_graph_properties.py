@@ -1,6 +1,6 @@
 """The graph is a function of the set of events: any order, duplication and batching.
 
-Runs on the real FalkorDB, and checks the graph against the reference model
+Runs on real FalkorDB and Neo4j, and checks the graph against the reference model
 (``sinks.state``) as well as against itself.
 """
 
@@ -11,16 +11,16 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from graph_reading import GraphState, event_chain, query, read_graph
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sinks.base import SinkRecord
 from sinks.graph import GraphSink
-from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.state import fold, summarize_run, task_totals
 
+from graph_reading import GraphState, event_chain, query, read_graph
 from strategies import run_events, to_records
+from support import graph_query
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -30,9 +30,7 @@ def _ms(value: datetime | None) -> int | None:
 
 
 async def _reset(sink: GraphSink) -> None:
-    engine = sink.engine
-    assert isinstance(engine, FalkorDBEngine)
-    await (await engine.connect()).query("MATCH (n) DETACH DELETE n")
+    await graph_query(sink, "MATCH (n) DETACH DELETE n", write=True)
 
 
 async def _write_in_batches(sink: GraphSink, records: list[SinkRecord], cuts: list[int]) -> None:

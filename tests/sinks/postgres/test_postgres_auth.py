@@ -19,10 +19,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from delivery_support import runledger
 
 from consumer.embedded import free_port
 
+from delivery_support import runledger
 from support import wait_until
 
 PASSWORD = "right pw@1"
@@ -129,9 +129,12 @@ async def test_run_stops_with_the_setting_to_fix(
 
     assert result.code == 2, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("runledger: configuration error: sink postgres: " + expected), last
+    assert last.startswith(
+        "runledger: configuration error: the postgres sink cannot work as configured: " + expected
+    ), last
     assert "Traceback" not in result.stderr
     lines = [json.loads(x) for x in result.stderr.splitlines() if x.startswith("{")]
-    (stopped,) = [x for x in lines if x["event"] == "sink misconfigured, stopping"]
+    (stopped,) = [x for x in lines if x["event"] == "pipeline halted"]
     assert stopped["level"] == "error"
+    assert expected in stopped["reason"]
     assert secret not in result.stderr + result.stdout

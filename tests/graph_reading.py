@@ -1,29 +1,20 @@
-"""Read back what the graph sink wrote to FalkorDB, for comparing whole graphs."""
+"""Read back what the graph sink wrote (Neo4j or FalkorDB), for comparing whole graphs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import ResponseError
-
 from sinks.graph import GraphSink
-from sinks.graph.falkordb_engine import FalkorDBEngine
+
+from support import graph_query
 
 GraphState = dict[str, Any]
 NEXT_EVENT = "MATCH (:Event {id: $id})-[:NEXT]->(e:Event) RETURN e.id"
 
 
 async def query(sink: GraphSink, cypher: str, **params: Any) -> list[list[Any]]:
-    """Rows of a read query on the sink's FalkorDB graph (tests only)."""
-    engine = sink.engine
-    assert isinstance(engine, FalkorDBEngine)
-    try:
-        result = await (await engine.connect()).ro_query(cypher, params or None)
-    except ResponseError as error:
-        if "empty key" in str(error):  # nothing written yet
-            return []
-        raise
-    return [list(row) for row in result.result_set]
+    """Rows of a read query on the sink's graph (tests only)."""
+    return await graph_query(sink, cypher, params)
 
 
 async def read_graph(sink: GraphSink) -> GraphState:
