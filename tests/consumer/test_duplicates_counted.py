@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from kafka_waits import committed_now
+
 from consumer.metrics import Metrics
 from contracts import EVENT_TYPES
 from sinks.graph import GraphSink
@@ -13,7 +15,6 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
 from delivery_support import (
-    committed_offsets,
     end_offsets,
     generate_stream,
     keyed_by_run,
@@ -48,7 +49,7 @@ async def test_duplicates_in_one_batch_are_counted_as_duplicates(
             group = settings.kafka.group_id(sink)
 
             async def done(group: str = group) -> bool:
-                return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
+                return await committed_now(kafka_bootstrap, group, topic) == end_offsets(acks)
 
             await wait_until(done, what=f"{sink} committed every record")
     for sink in ("postgres", "graph"):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka_waits import committed_now
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,7 +33,6 @@ from sinks.postgres.tables import runs
 from delivery_support import (
     check_graph,
     check_ledger,
-    committed_offsets,
     end_offsets,
     graph_rows,
     produce_acked,
@@ -119,7 +119,7 @@ async def test_both_sinks_give_every_hostile_record_its_outcome(
             group = settings.kafka.group_id(sink)
 
             async def committed(group: str = group) -> bool:
-                return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
+                return await committed_now(kafka_bootstrap, group, topic) == end_offsets(acks)
 
             await wait_until(committed, what=f"{sink}: offsets past every hostile record")
 

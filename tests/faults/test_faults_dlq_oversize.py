@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from kafka_waits import committed_now
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
@@ -23,7 +24,6 @@ from sinks.postgres.settings import PostgresSettings
 
 from delivery_support import (
     check_ledger,
-    committed_offsets,
     end_offsets,
     generate_stream,
     produce_acked,
@@ -79,7 +79,7 @@ async def test_a_record_too_large_to_dead_letter_whole_goes_without_its_value(
     async with consuming(settings, [PostgresSink(postgres_settings)]):
 
         async def all_committed() -> bool:
-            return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
+            return await committed_now(kafka_bootstrap, group, topic) == end_offsets(acks)
 
         await wait_until(all_committed, what="offsets committed past the oversized record")
     (letter,) = await topic_records(kafka_bootstrap, settings.dead_letter_topic)

@@ -15,6 +15,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from kafka_waits import committed_now
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
@@ -28,7 +29,6 @@ from sinks.postgres.settings import PostgresSettings
 
 from delivery_support import (
     check_ledger,
-    committed_offsets,
     generate_stream,
     produce_records,
     topic_records,
@@ -96,14 +96,14 @@ async def test_nothing_is_committed_past_a_dead_letter_until_its_topic_exists(
             return metric(metrics, "runledger_dead_letter_failures_total", sink="postgres") >= 2
 
         await wait_until(retried_twice, what="the dead-letter send failing, retried")
-        committed = await committed_offsets(kafka_bootstrap, group, topic)
+        committed = await committed_now(kafka_bootstrap, group, topic)
         assert committed.get(0, 0) <= bad_at, f"committed {committed} past the unparked record"
         assert settings.dead_letter_topic not in await _topics(kafka_bootstrap)
 
         await create_topic(kafka_bootstrap, settings.dead_letter_topic)
 
         async def all_committed() -> bool:
-            return await committed_offsets(kafka_bootstrap, group, topic) == ends
+            return await committed_now(kafka_bootstrap, group, topic) == ends
 
         await wait_until(all_committed, what="offsets committed once the letter is parked")
     finally:
@@ -138,7 +138,7 @@ async def test_a_dead_letter_topic_deleted_while_running_is_created_again(
         )
 
         async def all_committed() -> bool:
-            return await committed_offsets(kafka_bootstrap, group, topic) == ends
+            return await committed_now(kafka_bootstrap, group, topic) == ends
 
         await wait_until(all_committed, what="offsets committed past the poison record")
         (letter,) = await topic_records(kafka_bootstrap, settings.dead_letter_topic)

@@ -1,6 +1,6 @@
 """Both sinks agree with the reference state for any set of valid events, extreme values
 included, in any order, duplication and batching (issue 12: "an event is valid or invalid
-on its own, for every sink alike").
+on its own, for every sink alike"), with the graph on FalkorDB and on Neo4j.
 
 The events reach the contract's bounds (``strategies.run_events``): the earliest and
 latest instants, attempts and counts at 2^31 - 1, durations at 2^53 - 1, unicode and
@@ -22,12 +22,12 @@ from sqlalchemy import text
 from consumer.reconcile import compare, reference_snapshots
 from sinks.base import Sink, SinkRecord
 from sinks.graph import GraphSink
-from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
 from strategies import run_events, to_records
+from support import graph_query
 
 
 @pytest.fixture
@@ -45,9 +45,7 @@ async def sinks(
 async def _reset(postgres: PostgresSink, graph: GraphSink) -> None:
     async with postgres.engine.begin() as conn:
         await conn.execute(text("TRUNCATE runs, task_executions, run_events"))
-    engine = graph.engine
-    assert isinstance(engine, FalkorDBEngine)
-    await (await engine.connect()).query("MATCH (n) DETACH DELETE n")
+    await graph_query(graph, "MATCH (n) DETACH DELETE n", write=True)
 
 
 async def _deliver(sink: Sink, records: list[SinkRecord], rnd: random.Random) -> None:
