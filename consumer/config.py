@@ -8,7 +8,7 @@ import structlog
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from consumer.logging import masked_settings
+from consumer.logging import masked_settings, register_secrets
 from consumer.settings import Settings
 from sinks.base import Sink, SinkPlugin
 from sinks.registry import UnknownSinkError, load_plugin
@@ -40,9 +40,11 @@ def load(settings_type: type[SettingsT], **overrides: Any) -> SettingsT:
     """Instantiate a settings class, raising ``ConfigurationError`` with variable names."""
     prefix = str(settings_type.model_config.get("env_prefix", ""))
     try:
-        return settings_type(**overrides)
+        settings = settings_type(**overrides)
     except ValidationError as error:
         raise ConfigurationError(describe(error, prefix)) from None
+    register_secrets(settings)  # before anything can log them
+    return settings
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,10 +1,14 @@
 """Structured logs: JSON lines by default, readable text on a terminal. Never secrets.
 
 Lines about a record carry ``sink``, ``topic``, ``partition``, ``offset`` and, when the
-record says it, ``run_id``. Secrets stay out in two ways: settings are logged through
-``masked_settings`` (``SecretStr`` values masked, passwords inside URLs masked), and a
-last processor masks the password of any ``scheme://user:password@host`` URL that an
-error message might carry.
+record says it, ``run_id``. Secrets stay out in two ways:
+
+* settings are logged through ``masked_settings``: ``SecretStr`` values masked, and every
+  URL masked by parsing it (``mask_url``), never by a pattern, so a password with a
+  space, ``@``, ``:``, ``/``, ``%`` or any other character is hidden whole;
+* every secret of the settings loaded at start-up is registered (``register_secrets``:
+  the value, and for a URL its password in raw and percent-encoded forms), and a last
+  processor replaces any of them wherever it shows up, e.g. in a driver's error message.
 """
 
 from __future__ import annotations
@@ -13,19 +17,22 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote
 
 import structlog
 from pydantic import BaseModel, SecretStr
 from pydantic_core import to_jsonable_python
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from consumer.settings import LogSettings
 
 MASK = "***"
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]+(?=@)")
 _SECRET_QUERY_KEYS = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+_MIN_SECRET_CHARS = 4  # shorter secrets are masked in settings, not searched for in text
+_secrets: set[str] = set()
 _RUN_ID_SCAN_BYTES = 1_048_576
 
 
@@ -71,32 +78,96 @@ def configure_logging(settings: LogSettings) -> None:
 def redact_urls(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: mask URL passwords in every string value of a line."""
+    """structlog processor: hide registered secrets and URL passwords in every string."""
     for key, value in event.items():
-        if isinstance(value, str) and "://" in value:
-            event[key] = mask_url_passwords(value)
+        if isinstance(value, str):
+            event[key] = redact_text(value)
     return event
 
 
-def mask_url_passwords(text: str) -> str:
-    """``postgresql://app:s3cret@db/x`` becomes ``postgresql://app:***@db/x``."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+def redact_text(text: str) -> str:
+    """Replace every registered secret, then mask each whitespace-free URL in ``text``."""
+    for secret in sorted(_secrets, key=len, reverse=True):  # longest first: no partial left
+        if secret in text:
+            text = text.replace(secret, MASK)
+    if "://" in text:
+        text = " ".join(mask_url(word) if "://" in word else word for word in text.split(" "))
+    return text
+
+
+def register_secrets(model: BaseModel) -> None:
+    """Remember the secrets of a settings model, so that no log line can show them.
+
+    A URL's password is remembered as written and percent-encoded both ways, since a
+    driver may echo either form.
+    """
+    _secrets.update(s for s in _secret_values(model) if len(s) >= _MIN_SECRET_CHARS)
+
+
+def _secret_values(value: Any) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        yield from _url_password_forms(secret) if "://" in secret else _encodings(secret)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _secret_values(getattr(value, name))
+    elif isinstance(value, str) and "://" in value:
+        yield from _url_password_forms(value)
+
+
+def _url_password_forms(url: str) -> list[str]:
+    if "://" not in url:
+        return []
+    userinfo = _userinfo(url)
+    password = userinfo.partition(":")[2] if userinfo and ":" in userinfo else ""
+    if not password:
+        return []
+    return [password, *_encodings(unquote(password))]
+
+
+def _encodings(secret: str) -> list[str]:
+    """A secret as written and as a URL or a driver may percent-encode it."""
+    return [
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        quote(secret, safe=" +"),
+    ]
+
+
+def _userinfo(url: str) -> str | None:
+    """What stands between ``://`` and the last ``@`` (a raw ``@`` may be in a password)."""
+    rest = url.partition("://")[2]
+    return rest.rpartition("@")[0] if "@" in rest else None
 
 
 def mask_url(url: str) -> str:
-    """A URL safe to log: its password and secret-looking query values masked."""
-    url = mask_url_passwords(url)
+    """A URL safe to log: password and secret-looking query values masked, by parsing.
+
+    SQLAlchemy's parser reads a password with spaces, ``:`` and ``/`` (and percent
+    escapes); only a raw ``@`` makes it ambiguous, and then everything between ``://``
+    and the last ``@`` but the user name is masked, which hides too much, never too little.
+    """
     try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    if not parts.query:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return _mask_userinfo(url)
+    if url.partition("://")[2].count("@") > 1:
+        return _mask_userinfo(url)
+    secret_keys = [k for k in parsed.query if _SECRET_QUERY_KEYS.search(k)]
+    if secret_keys:
+        parsed = parsed.update_query_dict(dict.fromkeys(secret_keys, MASK))
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", MASK)
+
+
+def _mask_userinfo(url: str) -> str:
+    userinfo = _userinfo(url)
+    if userinfo is None or ":" not in userinfo:
         return url
-    query = [
-        (k, MASK if _SECRET_QUERY_KEYS.search(k) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+    scheme, _, rest = url.partition("://")
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:{MASK}@{rest[len(userinfo) + 1 :]}"
 
 
 def masked_settings(model: BaseModel) -> dict[str, Any]:
@@ -105,6 +176,7 @@ def masked_settings(model: BaseModel) -> dict[str, Any]:
     A secret that is a URL (e.g. ``RUNLEDGER_POSTGRES__URL``) is shown with only its
     password masked, so an operator still sees which host and database are used.
     """
+    register_secrets(model)
     masked = _mask(model.model_dump())
     assert isinstance(masked, dict)
     return masked

@@ -68,6 +68,18 @@ class Metrics:
             ["sink", "reason"],
             registry=r,
         )
+        self.conflicting_duplicates = Counter(
+            "runledger_conflicting_duplicates",
+            "Records dead-lettered because their event_id came with other content.",
+            ["sink"],
+            registry=r,
+        )
+        self.dead_letter_failures = Counter(
+            "runledger_dead_letter_failures",
+            "Failed sends to the dead-letter topic (retried; nothing is committed past them).",
+            ["sink"],
+            registry=r,
+        )
         self.dead_letters = Counter(
             "runledger_dead_letters",
             "Records sent to the dead-letter topic, by stage.",
@@ -140,6 +152,8 @@ class Metrics:
             self.decode_failures.labels(sink, reason.value)
         for stage in STAGES:
             self.dead_letters.labels(sink, stage)
+        self.conflicting_duplicates.labels(sink)
+        self.dead_letter_failures.labels(sink)
         for kind in ERROR_KINDS:
             self.sink_errors.labels(sink, kind)
         for metric in (self.sink_retries, self.rebalances, self.commits, self.commit_failures):

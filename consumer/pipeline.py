@@ -16,8 +16,10 @@ Delivery is at least once and never loses a record:
   off: a poll blocks while a rebalance is in progress, so waiting for it would deadlock;
 * while the sink is down, newly assigned partitions are paused too (a rebalance resets
   pauses) and the sink is probed until it answers;
-* a dead letter is acknowledged before the offset moves past its record; if the
-  dead-letter topic refuses it for good, the pipeline halts rather than skip it;
+* a dead letter is acknowledged, by an existing dead-letter topic, before the offset
+  moves past its record (one too large to park whole is parked without its value, see
+  ``consumer.dead_letters``); if the topic refuses it for good, the pipeline halts rather
+  than skip it;
 * the next batch is fetched and decoded while the current one is written (the sink's
   waits overlap with that work), but written only after the current one is committed,
   and dropped uncommitted on stop or when a rebalance came in between (its partitions'
@@ -49,6 +51,7 @@ from tenacity import (
 from consumer.backoff import backoff
 from consumer.dead_letters import DeadLetter, DeadLetterQueue
 from consumer.decoding import DecodedBatch, decode_records
+from consumer.duplicates import Deduplicated, conflict_message, deduplicate
 from consumer.lag import ConsumerLag
 from consumer.logging import run_id_hint
 from consumer.metrics import Metrics
@@ -111,6 +114,7 @@ class _Batch:
     fetched: Fetched
     records: list[ConsumerRecord[bytes, bytes]]
     decoded: DecodedBatch
+    deduped: Deduplicated
     generation: int
 
 
@@ -224,7 +228,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         decoded = decode_records(records, self._options.max_message_bytes)
         for letter in decoded.dead_letters:
             self._metrics.decode_failures.labels(self.sink.name, letter.reason).inc()
-        return _Batch(fetched, records, decoded, generation)
+        return _Batch(fetched, records, decoded, deduplicate(decoded.records), generation)
 
     async def _deliver_once(self, batch: _Batch) -> None:
         """Write, dead-letter and commit one batch; the caller cleared ``_settled``."""
@@ -282,16 +286,24 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _deliver(self, batch: _Batch) -> None:
         sink, fetched, records = self.sink.name, batch.fetched, batch.records
-        decoded, generation = batch.decoded, batch.generation
+        decoded, deduped, generation = batch.decoded, batch.deduped, batch.generation
         result, rejected = await self._retrying(
-            lambda: self._write_isolating(decoded.records), "writing a batch", generation
+            lambda: self._write_isolating(deduped.records), "writing a batch", generation
         )
         by_offset = {(r.topic, r.partition, r.offset): r for r in records}
-        letters = decoded.dead_letters + [
-            DeadLetter.from_sink_error(by_offset[(r.topic, r.partition, r.offset)], error)
-            for r, error in rejected
-        ]
-        self._count(decoded.records, result, [r for r, _ in rejected])
+
+        def original(r: SinkRecord) -> ConsumerRecord[bytes, bytes]:
+            return by_offset[(r.topic, r.partition, r.offset)]
+
+        letters = (
+            decoded.dead_letters
+            + [
+                DeadLetter.conflicting(original(loser), conflict_message(loser, winner))
+                for loser, winner in deduped.conflicts
+            ]
+            + [DeadLetter.from_sink_error(original(r), error) for r, error in rejected]
+        )
+        self._count(deduped, result, [r for r, _ in rejected])
         if letters and not self._options.tolerate_errors:
             await self._halt_before(fetched, letters)
         if letters:
@@ -357,16 +369,24 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def _count(
         self,
-        records: Sequence[SinkRecord],
+        deduped: Deduplicated,
         result: WriteResult,
         rejected: Sequence[SinkRecord],
     ) -> None:
+        """Count each record once: written, duplicate (also a repeat inside the batch) or
+        dead-lettered (rejected by the sink, or a conflicting version of an event id)."""
         sink, now = self.sink.name, datetime.now(UTC).timestamp()
         rejected_ids = {id(r) for r in rejected}
         duplicates = result.duplicate_event_ids
         event_age = self._metrics.event_age.labels(sink)  # label lookups once per batch
         counts: collections.Counter[tuple[str, str]] = collections.Counter()
-        for record in records:
+        for record in deduped.repeats:
+            counts[record.event.type, "duplicate"] += 1
+        for loser, _ in deduped.conflicts:
+            counts[loser.event.type, "dead_lettered"] += 1
+        if deduped.conflicts:
+            self._metrics.conflicting_duplicates.labels(sink).inc(len(deduped.conflicts))
+        for record in deduped.records:
             event = record.event
             if id(record) in rejected_ids:
                 outcome = "dead_lettered"
@@ -440,6 +460,8 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._sink_is_up(False)
             self._metrics.sink_errors.labels(self.sink.name, "transient").inc()
             self._metrics.sink_retries.labels(self.sink.name).inc()
+        else:
+            self._metrics.dead_letter_failures.labels(self.sink.name).inc()
         delay = state.upcoming_sleep
         self._log.warning(
             "transient failure, retrying",

@@ -130,7 +130,12 @@ async def open_pipeline(
     pipeline = SinkPipeline(
         sink=sink,
         consumer=consumer,
-        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, sink.name),
+        dead_letters=KafkaDeadLetterQueue(
+            producer,
+            settings.dead_letter_topic,
+            sink.name,
+            create_topic=lambda: ensure_topics(settings, [settings.dead_letter_topic]),
+        ),
         metrics=metrics,
         options=pipeline_options(settings),
     )

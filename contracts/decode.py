@@ -7,6 +7,7 @@ Only a record that fails is looked at again, slowly, to classify the failure int
 """
 
 import json
+import re
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -25,6 +26,12 @@ _MAX_LISTED_FIELD_ERRORS: Final = 10
 _EXPECTED_TYPES: Final = ", ".join(EVENT_TYPES)
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
 _MISSING: Final = object()
+# A \\u escape of a UTF-16 surrogate (not itself escaped by an odd run of backslashes):
+# a high one optionally followed by its low half, or a low one on its own.
+_SURROGATE_ESCAPE: Final = re.compile(
+    r"(?<!\\)(?:\\\\)*\\u(?:(?P<high>[dD][89abAB][0-9a-fA-F]{2})"
+    r"(?P<low>\\u[dD][c-fC-F][0-9a-fA-F]{2})?|(?P<lone_low>[dD][c-fC-F][0-9a-fA-F]{2}))"
+)
 
 
 def decode_event(raw: bytes | None, *, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Event:
@@ -90,6 +97,8 @@ def _diagnose(raw: bytes, exc: ValidationError) -> DecodeError:
             DecodeReason.UNSUPPORTED_SCHEMA_VERSION,
             f"schema_version is missing (this runledger reads {SCHEMA_VERSION})",
         )
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # 2.0 is the number 2, as for JSON Schema
     if type(version) is int and version > SCHEMA_VERSION:
         return DecodeError(
             DecodeReason.UNSUPPORTED_SCHEMA_VERSION,
@@ -126,7 +135,26 @@ def _not_json(raw: bytes, parser_message: str) -> DecodeError:
         )
     if raw.startswith(_UTF8_BOM):
         return DecodeError(DecodeReason.NOT_JSON, "not valid JSON: starts with a UTF-8 BOM")
+    surrogate = _lone_surrogate(bytes(raw).decode("utf-8"))
+    if surrogate is not None:
+        return DecodeError(DecodeReason.NOT_JSON, surrogate)
     return DecodeError(DecodeReason.NOT_JSON, f"not valid JSON: {_one_line(parser_message)}")
+
+
+def _lone_surrogate(text: str) -> str | None:
+    """Name a ``\\uD800``-style escape of half a UTF-16 pair, which is not a character.
+
+    The parser refuses it as "unexpected end of hex escape"; say what is actually wrong.
+    """
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        half = match.group("lone_low") or (None if match.group("low") else match.group("high"))
+        if half is not None:
+            return (
+                f"not valid JSON: lone surrogate \\u{half} at character {match.end()} "
+                "(half of a UTF-16 pair, not a Unicode character; escape both halves "
+                "or send the character as UTF-8)"
+            )
+    return None
 
 
 def _field_error(error: Any, event_type: str) -> FieldError:

@@ -6,6 +6,7 @@ JSON Schemas that producers in other languages validate against are generated fr
 producer, and model docstrings end up in those schemas too.
 """
 
+import re
 from datetime import datetime
 from typing import Annotated, Final, Literal, get_args
 
@@ -17,6 +18,9 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    Strict,
+    StrictBool,
+    StrictFloat,
     StringConstraints,
     TypeAdapter,
 )
@@ -24,8 +28,13 @@ from pydantic import (
 __all__ = [
     "EVENT_ADAPTER",
     "EVENT_TYPES",
+    "INT32_MAX",
     "INT64_MAX",
+    "JSON_SAFE_INT_MAX",
     "MAX_ATTRIBUTES_BYTES",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "RFC3339_PATTERN",
     "SCHEMA_VERSION",
     "Event",
     "EventBase",
@@ -55,42 +64,108 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
 """Every event type of schema_version 1, in contract order (used in error messages)."""
 
 INT64_MAX: Final = 2**63 - 1
-"""Every integer is bounded to int64: PostgreSQL BIGINT and Neo4j integers hold no more,
-and an overflow should be a clear decode error, not a sink failure."""
+"""The widest integer any sink stores (PostgreSQL BIGINT, Neo4j and FalkorDB integers)."""
 
-Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
-Attempt = Annotated[int, Field(ge=1, le=INT64_MAX)]
+INT32_MAX: Final = 2**31 - 1
+"""Bound of ``attempt``, ``total_tasks``, token counts and ``tool_calls``.
+
+PostgreSQL keeps attempts and task counts in INTEGER columns. Token counts and tool calls
+are summed per run over every attempt: with each attempt adding at most ``2 * INT32_MAX``
+tokens, a run's sums stay below ``INT64_MAX`` for any run of fewer than 2**31 task
+attempts, the same limit the run's INTEGER task counters already set. See
+docs/producers.md, "Bounds"."""
+
+JSON_SAFE_INT_MAX: Final = 2**53 - 1
+"""Bound of ``duration_ms``: the largest integer every JSON parser reads exactly (RFC 7493,
+I-JSON), about 285,000 years of milliseconds."""
+
+MIN_YEAR: Final = 2
+"""First year a timestamp may be written in (see ``MAX_YEAR``)."""
+MAX_YEAR: Final = 9998
+"""Last year a timestamp may be written in. Any offset (at most 23:59) keeps the UTC instant
+within years 1..9999, the range every sink stores (Python and the PostgreSQL driver stop
+at 9999, year 0 does not exist for them); 0001 and 9999 themselves are refused because an
+offset could push the instant over the edge, and a regex cannot see the offset's effect."""
+
+
+def _integral_number(value: object) -> object:
+    """Read ``2.0`` as the integer 2, as JSON Schema's ``integer`` does; nothing else moves.
+
+    JSON has one number type and every JSON Schema validator (ajv, jsonschema, Go's)
+    accepts ``2.0`` where ``integer`` is asked, so the decoder does too. Strings such as
+    ``"2"``, booleans and ``2.5`` reach the strict integer check below and are refused.
+    """
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+# Constraints before the validator, or pydantic publishes them as unknown "ge"/"le" keys.
+Count = Annotated[int, Strict(), Field(ge=0, le=INT32_MAX), BeforeValidator(_integral_number)]
+Attempt = Annotated[int, Strict(), Field(ge=1, le=INT32_MAX), BeforeValidator(_integral_number)]
+Milliseconds = Annotated[
+    int, Strict(), Field(ge=0, le=JSON_SAFE_INT_MAX), BeforeValidator(_integral_number)
+]
+
+
+def _version_number(value: object) -> object:
+    """``schema_version`` is the JSON number 1 (``1.0`` included, as for JSON Schema's
+    ``const: 1``); pydantic's ``Literal[1]`` would also take ``true``, which equals 1 in
+    Python but not in JSON."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be the number 1")
+    return _integral_number(value)
+
+
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 """Run, task and plan ids: non-empty, since they become primary keys and graph ids."""
 
+_YEAR: Final = (
+    "(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+)
+RFC3339_PATTERN: Final = (
+    f"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+"""RFC 3339 ``date-time`` in years 0002..9998, without leap seconds, as a regex.
+
+It is published in the JSON Schema next to ``format: date-time`` (many validators do not
+check formats by default) and the decoder applies the very same regex, so a producer's
+own validation and runledger agree on every timestamp but impossible calendar dates
+(February 30), which only ``format: date-time`` refuses."""
+
+_RFC3339: Final = re.compile(RFC3339_PATTERN)
+
 
 def _require_timestamp_text(value: object) -> object:
-    """Refuse epoch numbers and digit strings before pydantic reads them as UTC.
+    """Accept only RFC 3339 text in the published pattern, before pydantic reads it.
 
-    pydantic accepts ``1763134573`` (and ``"1763134573"``) as a datetime, guessing seconds
-    or milliseconds; the contract demands an RFC 3339 string with an explicit offset, and
-    a guessed clock would silently corrupt ordering. A date-shaped string (``YYYY-``) is
-    passed on; pydantic then parses it and ``AwareDatetime`` rejects a missing offset.
+    pydantic alone accepts epoch numbers (guessing seconds or milliseconds), digit
+    strings, ``00:00Z`` without seconds and ``,5`` fractions; the contract demands what
+    ``RFC3339_PATTERN`` describes, and a guessed clock would silently corrupt ordering.
     """
-    if isinstance(value, datetime) or (isinstance(value, str) and value[4:5] == "-"):
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC3339.match(value):
         return value
     raise ValueError(
-        "must be an RFC 3339 timestamp string with an offset, e.g. 2025-11-14T15:36:13.643Z"
+        "must be an RFC 3339 timestamp string with an offset, in years "
+        f"{MIN_YEAR:04d}..{MAX_YEAR}, e.g. 2025-11-14T15:36:13.643Z"
     )
 
 
-RFC3339_PATTERN: Final = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
-    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
-)
-"""RFC 3339 ``date-time`` as a regex, published in the JSON Schema next to
-``format: date-time`` because many validators do not check formats by default; this way a
-producer's own validation already refuses a timestamp without offset."""
+def _to_milliseconds(value: datetime) -> datetime:
+    """Keep a timestamp to the millisecond: FalkorDB stores epoch milliseconds, so finer
+    digits would let two sinks order the same events differently."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
 
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_require_timestamp_text),
+    AfterValidator(_to_milliseconds),
     Field(json_schema_extra={"pattern": RFC3339_PATTERN}),
 ]
 
@@ -140,10 +215,10 @@ class TokenUsage(_ContractModel):
 class QualityCheck(_ContractModel):
     """Verdict of the quality-control reviewer on one task attempt."""
 
-    passed: bool | None = Field(
+    passed: StrictBool | None = Field(
         default=None, description="Whether the attempt passed quality control; null if unknown."
     )
-    score: float | None = Field(
+    score: StrictFloat | None = Field(
         default=None, ge=0, le=100, description="Quality score from 0 to 100 inclusive."
     )
     feedback: str | None = Field(default=None, description="Free-text reviewer feedback.")
@@ -156,7 +231,7 @@ class QualityCheck(_ContractModel):
 class EventBase(_ContractModel):
     """Envelope carried by every runledger message, whatever its type."""
 
-    schema_version: Literal[1] = Field(
+    schema_version: Annotated[Literal[1], BeforeValidator(_version_number)] = Field(
         description=(
             "Major version of this contract, always 1 here. A consumer rejects a higher "
             "major to its dead-letter topic instead of guessing."
@@ -262,8 +337,9 @@ class TaskResult(EventBase):
     )
     output: JsonValue = Field(default=None, description="Result produced by the task, any JSON.")
     error: str | None = Field(default=None, description="Error message, typically on failure.")
-    duration_ms: Count | None = Field(
-        default=None, description="Wall-clock duration of the attempt in milliseconds."
+    duration_ms: Milliseconds | None = Field(
+        default=None,
+        description="Wall-clock duration of the attempt in milliseconds, at most 2^53 - 1.",
     )
     tokens: TokenUsage | None = Field(default=None, description="Tokens consumed by this attempt.")
     tool_calls: Count | None = Field(
@@ -285,7 +361,7 @@ class RunFinalized(EventBase):
             "if any task's latest attempt failed, else `completed`."
         ),
     )
-    cancelled: bool = Field(default=False, description="Whether the run was cancelled.")
+    cancelled: StrictBool = Field(default=False, description="Whether the run was cancelled.")
     final_result: JsonValue = Field(default=None, description="Result of the run, any JSON.")
     error: str | None = Field(default=None, description="Error message if the run failed.")
 

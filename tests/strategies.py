@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import strategies as st
 
-from contracts import Event, decode_event
+from contracts import INT32_MAX, JSON_SAFE_INT_MAX, Event, decode_event
 from sinks.base import SinkRecord
 
 BASE_TIME = datetime(2025, 11, 14, 15, 36, 13, 643000, tzinfo=UTC)
 TASK_STATUSES = ("success", "failure", "cancelled", "skipped", "waiting")
 
+_EDGE_OFFSET = timedelta(hours=23, minutes=59)
+# Where a run's clock starts, and the offset its timestamps are written with: an ordinary
+# time, and the earliest and latest instants the contract allows (years 0002 and 9998
+# written with the widest offsets, i.e. years 1 and 9999 in UTC).
+CLOCKS: tuple[tuple[datetime, timezone], ...] = (
+    (BASE_TIME, UTC),
+    (datetime(1, 12, 31, 0, 1, tzinfo=UTC), timezone(_EDGE_OFFSET)),
+    (datetime(9999, 1, 1, 23, 58, 59, 900000, tzinfo=UTC), timezone(-_EDGE_OFFSET)),
+)
+# Counts: small ones (so sums and ties are easy to read) or the contract's bounds.
+EXTREME_COUNTS = st.integers(0, 500) | st.just(INT32_MAX)
+# Task ids: plain, unicode, and shaped like Cypher or SQL injection.
+TASK_NAMES = ("task-{n}", "tâsk-{n}-🙂", "t'{n}\"`) DETACH DELETE x //")
 
-def _time(offset_ms: int) -> str:
-    return (BASE_TIME + timedelta(milliseconds=offset_ms)).isoformat().replace("+00:00", "Z")
+
+def _time(offset_ms: int, clock: tuple[datetime, timezone] = CLOCKS[0]) -> str:
+    base, zone = clock
+    text = (base + timedelta(milliseconds=offset_ms)).astimezone(zone).isoformat()
+    return text.replace("+00:00", "Z")
 
 
 @st.composite
@@ -24,8 +40,14 @@ def run_events(draw: st.DrawFn, run_id: str = "run-a") -> list[dict[str, Any]]:
     """The events of one run: optional run-start, tasks with attempts and results, finalize.
 
     Times are drawn from a small range so ties happen and the event-id tie-break is used.
+    Values reach the contract's extremes: the earliest and latest valid instants, the
+    largest attempt numbers, token counts, tool calls, durations and declared task count,
+    and task ids that are unicode or shaped like injections.
     """
     times = st.integers(min_value=0, max_value=50)
+    clock = draw(st.sampled_from(CLOCKS))
+    first_attempt = draw(st.sampled_from([1, 1, INT32_MAX - 2]))
+    name = draw(st.sampled_from(TASK_NAMES))
     events: list[dict[str, Any]] = []
     counter = iter(range(10_000))
 
@@ -35,26 +57,28 @@ def run_events(draw: st.DrawFn, run_id: str = "run-a") -> list[dict[str, Any]]:
             "event_id": f"{run_id}-e{next(counter):03d}",
             "type": kind,
             "run_id": run_id,
-            "occurred_at": _time(draw(times)),
+            "occurred_at": _time(draw(times), clock),
             **fields,
         })  # fmt: skip
 
     if draw(st.booleans()):
-        event("run-start", plan_id="plan-x", total_tasks=draw(st.integers(0, 5)), title="t")
+        total = draw(st.integers(0, 5) | st.just(INT32_MAX))
+        event("run-start", plan_id="plan-x", total_tasks=total, title="t")
     for task in range(draw(st.integers(1, 3))):
-        for attempt in range(1, draw(st.integers(1, 3)) + 1):
+        task_id = name.format(n=task)
+        for attempt in range(first_attempt, first_attempt + draw(st.integers(1, 3))):
             if draw(st.booleans()):
-                event("task-start", task_id=f"task-{task}", attempt=attempt, title=f"T{task}",
-                      depends_on=[f"task-{d}" for d in range(task)])  # fmt: skip
+                event("task-start", task_id=task_id, attempt=attempt, title=f"T{task}",
+                      depends_on=[name.format(n=d) for d in range(task)])  # fmt: skip
             for _ in range(draw(st.integers(0, 2))):
                 event(
                     "task-result",
-                    task_id=f"task-{task}",
+                    task_id=task_id,
                     attempt=attempt,
                     status=draw(st.sampled_from(TASK_STATUSES)),
-                    tokens={"input": draw(st.integers(0, 500)), "output": draw(st.integers(0, 90))},
-                    tool_calls=draw(st.integers(0, 4)),
-                    duration_ms=draw(st.integers(0, 9000)),
+                    tokens={"input": draw(EXTREME_COUNTS), "output": draw(EXTREME_COUNTS)},
+                    tool_calls=draw(st.integers(0, 4) | st.just(INT32_MAX)),
+                    duration_ms=draw(st.integers(0, 9000) | st.just(JSON_SAFE_INT_MAX)),
                     qc={"passed": draw(st.booleans()), "score": draw(st.integers(0, 100))},
                 )
     if draw(st.booleans()):

@@ -8,13 +8,16 @@ import contextlib
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to a target; ``cut()`` drops every connection and refuses
-    new ones until ``restore()``, like a network partition."""
+    new ones until ``restore()``, like a network partition; ``freeze()`` keeps connections
+    open (and accepts new ones) but forwards nothing until ``thaw()``, like a hung server."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._cut = False
+        self._thawed = asyncio.Event()
+        self._thawed.set()
         self.port = 0
 
     async def start(self) -> int:
@@ -31,8 +34,15 @@ class TcpProxy:
     def restore(self) -> None:
         self._cut = False
 
+    def freeze(self) -> None:
+        self._thawed.clear()
+
+    def thaw(self) -> None:
+        self._thawed.set()
+
     async def stop(self) -> None:
         self.cut()
+        self.thaw()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -54,6 +64,9 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while not self._cut and (data := await reader.read(65536)):
+                await self._thawed.wait()
+                if self._cut:
+                    break
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -281,6 +281,9 @@ def processed(metrics: Metrics, sink: str) -> int:
         sample("runledger_dead_letters_total", {"sink": sink, "stage": stage}) or 0
         for stage in ("decode", "validate")
     )
+    # Conflicting versions are dead-lettered at the validate stage *and* counted in
+    # messages_total (they have an event type): count them once.
+    done -= sample("runledger_conflicting_duplicates_total", {"sink": sink}) or 0
     return int(done)
 
 

@@ -204,6 +204,14 @@ def replay_command(
             f"{len(letters)} dead letters match; --value-file replaces exactly one "
             "(narrow the selection with --offset PARTITION:OFFSET)"
         )
+    hollow = [x for x in letters if x.header(h.OMITTED)] if corrected is None else []
+    if hollow:
+        topic, partition, offset = hollow[0].original
+        raise typer.BadParameter(
+            f"{len(hollow)} selected dead letter(s) were parked without their value, e.g. "
+            f"{hollow[0].position} ({hollow[0].header(h.OMITTED)}): read the original at "
+            f"{topic}[{partition}]@{offset} and replay it alone with --offset and --value-file"
+        )
     target = to_topic or settings.kafka.topic
     plan = ReplayPlan(letters, target, source, corrected)
     console = Console(stderr=True)

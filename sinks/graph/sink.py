@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
 import neo4j.exceptions as neo4j_errors
 import redis.exceptions as redis_errors
 
-from sinks.base import RunSnapshot, SinkRecord, TaskSnapshot, WriteResult
+from sinks.base import PermanentSinkError, RunSnapshot, SinkRecord, TaskSnapshot, WriteResult
 from sinks.graph.engine import Call, GraphEngine
 from sinks.graph.errors import NETWORK_ERRORS, classify
 from sinks.graph.falkordb_engine import FalkorDBEngine
@@ -23,6 +24,10 @@ ENGINE_ERRORS: tuple[type[BaseException], ...] = (
     redis_errors.RedisError,
     *NETWORK_ERRORS,
 )
+
+# A JSON escape of U+0000 (not an escaped backslash followed by "u0000"). Raw NUL bytes
+# cannot occur: the decoder refuses them as invalid JSON.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 # RunSnapshot's counters and the Run properties that hold them.
 _COUNTERS = {
@@ -66,6 +71,7 @@ class GraphSink:
     async def write(self, batch: Sequence[SinkRecord]) -> WriteResult:
         if not batch:
             return WriteResult()
+        _refuse_nul(batch)
         events = [record.event for record in batch]
         ids = sorted({event.event_id for event in events})
 
@@ -110,3 +116,19 @@ def _snapshot(row: dict[str, Any]) -> RunSnapshot:
             for task_id, attempt, status in row["tasks"]
         },
     )
+
+
+def _refuse_nul(batch: Sequence[SinkRecord]) -> None:
+    """Refuse a batch holding U+0000 in any string, as the other sinks do.
+
+    PostgreSQL stores no NUL in text or JSONB, and FalkorDB refuses it; Neo4j would store
+    it, and the sinks would then disagree about the same event. Refusing it here, as a
+    permanent error, makes the pipeline isolate and dead-letter that record for every
+    sink alike.
+    """
+    for record in batch:
+        if b"\\u0000" in record.value and _NUL_ESCAPE.search(record.value):
+            raise PermanentSinkError(
+                f"event {record.event.event_id!r} holds U+0000 (NUL) in a string, which "
+                "no sink of the ledger can store alike"
+            )

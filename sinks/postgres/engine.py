@@ -1,4 +1,12 @@
-"""Build the async SQLAlchemy engine for PostgreSQL (asyncpg) or SQLite (aiosqlite)."""
+"""Build the async SQLAlchemy engine for PostgreSQL (asyncpg) or SQLite (aiosqlite).
+
+Every wait is bounded on the client side, because the server's ``statement_timeout``
+cannot fire when the server or the network is frozen: opening a connection
+(``connect_timeout_seconds``, asyncpg's ``timeout``), getting one from the pool (the
+same, SQLAlchemy's ``pool_timeout``), and every statement including ``COMMIT`` and the
+pre-ping (asyncpg's ``command_timeout``, 5 s beyond the server's timeout). A timeout is
+a transient error: the batch is retried on a fresh connection.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +30,8 @@ def engine_url(settings: PostgresSettings) -> tuple[URL, dict[str, Any]]:
             url = url.difference_update_query(["sslmode"])
             connect_args["ssl"] = sslmode
         timeout_ms = int(settings.statement_timeout_seconds * 1000)
+        connect_args["timeout"] = settings.connect_timeout_seconds
+        connect_args["command_timeout"] = settings.client_timeout_seconds
         connect_args["server_settings"] = {
             "statement_timeout": str(timeout_ms),
             "application_name": "runledger",
@@ -39,6 +49,7 @@ def create_engine(settings: PostgresSettings) -> AsyncEngine:
     }
     if url.get_backend_name() == "postgresql":
         options["pool_size"] = settings.pool_size
+        options["pool_timeout"] = settings.connect_timeout_seconds
     engine = create_async_engine(url, **options)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

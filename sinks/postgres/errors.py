@@ -1,8 +1,11 @@
-"""Which database errors mean "retry later" and which mean "this record can never fit".
+"""Which database errors mean "retry later", "this record can never fit" or "fix the settings".
 
 Only errors about the data itself are permanent (SQLSTATE classes 22 data exception,
-23 integrity violation, 54 program limit exceeded). Everything else, including errors
-we do not recognise, is transient: retrying is safe, dropping data is not.
+23 integrity violation, 54 program limit exceeded). Authentication and authorization
+failures (class 28, 42501 insufficient privilege) and a missing database (3D000) are
+configuration errors: the consumer stops and names the setting to fix instead of
+retrying forever. Everything else, including errors we do not recognise and client-side
+timeouts, is transient: retrying is safe, dropping data is not.
 """
 
 from __future__ import annotations
@@ -11,9 +14,17 @@ import sqlite3
 
 from sqlalchemy import exc as sa_exc
 
-from sinks.base import PermanentSinkError, SinkError, TransientSinkError
+from sinks.base import PermanentSinkError, SinkError, SinkMisconfigured, TransientSinkError
 
 PERMANENT_SQLSTATE_CLASSES = frozenset({"22", "23", "54"})
+_URL = "RUNLEDGER_POSTGRES__URL"
+_FIXES = {
+    "28": f"authentication failed: fix the user and password in {_URL} "
+    "(or RUNLEDGER_POSTGRES__USER / RUNLEDGER_POSTGRES__PASSWORD)",
+    "3D000": f"the database does not exist: fix the database name in {_URL} or create it",
+    "42501": f"permission denied: grant the user of {_URL} the privileges in "
+    "docs/delivery.md (schema usage, SELECT/INSERT/UPDATE on the ledger tables)",
+}
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -30,6 +41,9 @@ def classify(error: BaseException) -> SinkError:
     """Wrap a database failure as a transient or permanent sink error."""
     message = _one_line(error)
     code = sqlstate(error)
+    fix = _FIXES.get(code or "") or _FIXES.get((code or "")[:2])
+    if code is not None and fix is not None:
+        return SinkMisconfigured(f"{fix} (SQLSTATE {code}: {message})")
     if code is not None and code[:2] in PERMANENT_SQLSTATE_CLASSES:
         return PermanentSinkError(f"SQLSTATE {code}: {message}")
     orig = getattr(error, "orig", None)

@@ -39,8 +39,24 @@ class PostgresSettings(BaseSettings):
     )
     pool_size: int = Field(5, ge=1, description="Connections kept open per process.")
     statement_timeout_seconds: float = Field(
-        60.0, gt=0, description="A statement running longer fails (and is retried)."
+        60.0,
+        gt=0,
+        description=(
+            "A statement running longer fails (and is retried). The server enforces it; "
+            "the client also gives up this long plus 5 s after sending any statement, "
+            "commit included, in case the server or the network froze."
+        ),
     )
+    connect_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait to open a connection, or to get one from the pool.",
+    )
+
+    @property
+    def client_timeout_seconds(self) -> float:
+        """The client-side bound of any statement: the server's timeout fires first."""
+        return self.statement_timeout_seconds + 5.0
 
     @field_validator("url")
     @classmethod

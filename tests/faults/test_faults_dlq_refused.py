@@ -30,7 +30,7 @@ from delivery_support import (
 )
 from support import consuming, create_topic, make_settings, wait_until
 
-POISON = b"<not json>" + b"x" * 8000  # larger than the crippled producer's requests
+POISON = b"<not json>" + b"x" * 8000  # with its headers, larger than the crippled requests
 
 
 async def test_a_refused_dead_letter_commits_nothing_past_its_record(
@@ -46,10 +46,11 @@ async def test_a_refused_dead_letter_commits_nothing_past_its_record(
     settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 4})
     await create_topic(kafka_bootstrap, settings.dead_letter_topic)
 
-    # A producer whose requests cannot hold the dead letter: aiokafka refuses it for good
-    # (MessageSizeTooLargeError), as a broker does with a topic's max.message.bytes.
+    # A producer whose requests cannot hold even the dead letter's own headers: left
+    # without value, key and original headers it is still refused for good
+    # (MessageSizeTooLargeError), so the pipeline must halt rather than skip it.
     consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, "postgres"))
-    producer = AIOKafkaProducer(**producer_options(settings.kafka), max_request_size=2048)
+    producer = AIOKafkaProducer(**producer_options(settings.kafka), max_request_size=256)
     pipeline = SinkPipeline(
         sink=PostgresSink(postgres_settings),
         consumer=consumer,
