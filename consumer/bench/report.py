@@ -181,7 +181,7 @@ def print_table(figures: Figures, console: Console) -> None:
     console.print(_summary_table(figures))
     console.print(_targets_table(figures))
     for note in figures.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
 
 
 def _spread(values: list[float]) -> tuple[str, str]:
@@ -198,7 +198,7 @@ def _throughput_table(figures: Figures) -> Table:
         if values:
             table.add_row(label, *_spread(values))
         elif name == "peer_eps" and figures.peer:
-            table.add_row(label, "not measured", figures.peer)
+            table.add_row(label, "not measured", "see the note below")
     return table
 
 

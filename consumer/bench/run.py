@@ -49,6 +49,10 @@ from sinks.postgres.settings import PostgresSettings
 
 Progress = Callable[[str], None]
 
+# Neo4j syncs its transaction log on every commit: one event per transaction runs at
+# tens of events per second here, so a smaller sample gives the same rate in less time.
+NEO4J_PER_EVENT_SAMPLE = 300
+
 
 @dataclass(frozen=True)
 class BenchOptions:
@@ -94,6 +98,7 @@ async def run_bench(options: BenchOptions, progress: Progress) -> Figures:
     figures = Figures(events=options.events, repeat=options.repeat, seed=options.seed)
     if not options.skip_peer and not peer_available():
         figures.peer = f"Quix Streams is not installed: {INSTALL_HINT}"
+        figures.notes.append(f"the peer was not measured: {figures.peer}")
     with contextlib.ExitStack() as engines:
         progress("starting the engines")
         bootstrap = engines.enter_context(broker())
@@ -203,7 +208,8 @@ class _Bench:
         """The graph's per-event way and sink ceiling, then end to end alone and with PostgreSQL."""
         o, figures = self.options, self.figures
         self.progress(f"{label}: {engine} sink ceiling and per-event way")
-        measured = await measure_graph(graph, records, o.per_event_sample)
+        sample = o.per_event_sample if engine == "falkordb" else NEO4J_PER_EVENT_SAMPLE
+        measured = await measure_graph(graph, records, min(sample, o.per_event_sample))
         figures.add(graph_figure(engine, "sink_ceiling_eps"), measured.batched_eps)
         figures.add(graph_figure(engine, "per_event_eps"), measured.per_event_eps)
         self.progress(f"{label}: end to end into {engine}")
