@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from consumer.bench.cli import bench
 from consumer.cli import demo, dlq, migrate, publish, reconcile, run, runs
 from consumer.config import ConfigurationError
-from consumer.pipeline import PipelineHalted
+from consumer.pipeline import PipelineHalted, SinkRefused
 
 app = typer.Typer(
     name="runledger",
@@ -38,6 +38,8 @@ def main() -> None:
     try:
         app()
     except ConfigurationError as error:
+        _fail(f"configuration error: {error}", 2)
+    except SinkRefused as error:
         _fail(f"configuration error: {error}", 2)
     except PipelineHalted as error:
         _fail(f"consumer stopped: {error}", 1)
