@@ -8,7 +8,7 @@ import typer
 
 from consumer.config import load
 from sinks.postgres.engine import create_engine
-from sinks.postgres.migrate import pending_revisions, upgrade
+from sinks.postgres.migrate import upgrade
 from sinks.postgres.settings import PostgresSettings
 
 
@@ -27,8 +27,6 @@ def migrate() -> None:
 async def _migrate(settings: PostgresSettings) -> list[str]:
     engine = create_engine(settings)
     try:
-        before = await pending_revisions(engine)
-        await upgrade(engine)
-        return list(reversed(before))
+        return await upgrade(engine)
     finally:
         await engine.dispose()
