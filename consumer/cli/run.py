@@ -8,7 +8,7 @@ from typing import Annotated
 import structlog
 import typer
 
-from consumer.config import build_sinks, load_settings
+from consumer.config import build_sinks, load_settings, sinks_source
 from consumer.logging import configure_logging, masked_settings
 from consumer.metrics import Metrics, package_version
 from consumer.runner import run_sinks
@@ -34,7 +34,7 @@ def run(
     """
     settings = load_settings(**({"sinks": sink} if sink else {}))
     configure_logging(settings.log)
-    sinks = build_sinks(settings.sinks)
+    sinks = build_sinks(settings.sinks, source=sinks_source(sink))
     log.info(
         "starting",
         version=package_version(),

@@ -56,6 +56,14 @@ def classify(error: BaseException) -> SinkError:
         if code in PERMANENT_NEO4J_CODES:
             return PermanentSinkError(f"{code}: {message}")
         return TransientSinkError(f"{code}: {message}" if code else message)
+    if (
+        isinstance(error, redis_errors.ResponseError)
+        and "unknown command 'graph." in message.lower()
+    ):
+        return PermanentSinkError(
+            "RUNLEDGER_GRAPH__URI points at a Redis server without the FalkorDB module "
+            f"({message[:80]}): point it at FalkorDB or Neo4j"
+        )
     if isinstance(error, redis_errors.ResponseError) and not _transient_reply(error):
         return PermanentSinkError(message)
     return TransientSinkError(message)
