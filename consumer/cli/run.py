@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated
 
 import structlog
@@ -12,6 +13,7 @@ from consumer.config import build_sinks, load_settings, sinks_source
 from consumer.logging import configure_logging, masked_settings
 from consumer.metrics import Metrics, package_version
 from consumer.runner import run_sinks
+from consumer.unknown_settings import unknown_variables
 
 log = structlog.get_logger("runledger")
 
@@ -34,6 +36,8 @@ def run(
     """
     settings = load_settings(**({"sinks": sink} if sink else {}))
     configure_logging(settings.log)
+    for problem in unknown_variables(os.environ):
+        log.warning("unknown setting", problem=problem)
     sinks = build_sinks(settings.sinks, source=sinks_source(sink))
     log.info(
         "starting",
