@@ -8,6 +8,9 @@ import typer
 
 from consumer.bench.cli import bench
 from consumer.cli import demo, dlq, errors, migrate, publish, reconcile, run, runs
+from consumer.cli.help import hide_flag_types
+
+hide_flag_types()
 
 app = typer.Typer(
     name="runledger",

