@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from consumer.bench.cli import bench
 from consumer.cli import demo, dlq, errors, migrate, publish, reconcile, run, runs
 from consumer.cli.help import hide_flag_types
+from consumer.metrics import package_version
 
 hide_flag_types()
 
@@ -22,6 +24,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"runledger {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options that apply before any command."""
+
+
 app.command("run")(run.run)
 app.command("migrate")(migrate.migrate)
 app.command("publish")(publish.publish)
