@@ -219,3 +219,13 @@ def test_monitoring_objects_can_live_in_another_namespace(render: RenderFn, kind
     rendered = render({"metrics": {key: {"enabled": True, "namespace": "monitoring"}}})
 
     assert rendered.get(kind, FULLNAME)["metadata"]["namespace"] == "monitoring"
+
+
+def test_lag_alerts_and_panels_keep_consumer_groups_apart() -> None:
+    lag_exprs = [e for e in _dashboard_exprs(_dashboard()) if "runledger_consumer_lag_" in e]
+    (growing,) = [r for g in _rules()["groups"] for r in g["rules"]
+                  if r.get("alert") == "RunledgerConsumerLagGrowing"]  # fmt: skip
+
+    assert lag_exprs
+    assert all("by (sink, group, topic)" in e for e in lag_exprs), lag_exprs
+    assert "by (namespace, sink, group, topic)" in growing["expr"]
