@@ -51,7 +51,7 @@ def bench(
     embedded FalkorDB, creates and drops a scratch PostgreSQL database, and prints
     events/s, ratios, event age at write, peak memory and which targets are met. The
     defaults take about a quarter of an hour on 2 cores; a quick look:
-    ``runledger bench --events 5000 --repeat 1 --backlog 0 --latency-seconds 0``.
+    runledger bench --events 5000 --repeat 1 --backlog 0 --latency-seconds 0
     """
     options = BenchOptions(
         events=events,
