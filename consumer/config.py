@@ -32,7 +32,10 @@ def describe(error: ValidationError, prefix: str) -> str:
     lines = []
     for item in error.errors(include_url=False, include_input=False):
         message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"{env_name(prefix, tuple(item['loc']))}: {message}")
+        # A check across several settings has no location: its message names them.
+        lines.append(
+            f"{env_name(prefix, tuple(item['loc']))}: {message}" if item["loc"] else message
+        )
     return "; ".join(lines)
 
 
@@ -51,14 +54,23 @@ def load_settings(**overrides: Any) -> Settings:
     return load(Settings, **overrides)
 
 
-def build_sinks(names: list[str]) -> list[Sink]:
-    """Build the named sinks from their plugins and their own settings."""
+def sinks_source(option: list[str] | None) -> str:
+    """Where the sink names came from: the ``--sink`` option when given, else the variable."""
+    return f"--sink {','.join(option)}" if option else "RUNLEDGER_SINKS"
+
+
+def build_sinks(names: list[str], *, source: str = "RUNLEDGER_SINKS") -> list[Sink]:
+    """Build the named sinks from their plugins and their own settings.
+
+    ``source`` is where the names came from (the variable, or a command-line option),
+    so an unknown name is blamed on what the user actually typed.
+    """
     sinks = []
     for name in names:
         try:
             plugin: SinkPlugin[Any] = load_plugin(name)
         except UnknownSinkError as error:
-            raise ConfigurationError(f"RUNLEDGER_SINKS: {error}") from None
+            raise ConfigurationError(f"{source}: {error}") from None
         sink_settings = load(plugin.settings_type)
         log.info("sink configured", sink=name, settings=masked_settings(sink_settings))
         sinks.append(plugin.create(sink_settings))

@@ -9,6 +9,7 @@ from aiokafka.structs import ConsumerRecord
 
 from consumer.dead_letters import DeadLetter
 from contracts import DecodeError, decode_event
+from contracts.framing import strip_schema_registry_header
 from sinks.base import SinkRecord
 
 
@@ -21,15 +22,19 @@ class DecodedBatch:
 
 
 def decode_records(fetched: Iterable[ConsumerRecord[bytes, bytes]], max_bytes: int) -> DecodedBatch:
-    """Decode every record; a bad one becomes a dead letter and never stops the batch."""
+    """Decode every record; a bad one becomes a dead letter and never stops the batch.
+
+    A schema-registry header is stripped first (the dead letter keeps the original value).
+    """
     batch = DecodedBatch()
     for record in fetched:
+        payload, schema_id = strip_schema_registry_header(record.value or b"")
         try:
-            event = decode_event(record.value, max_bytes=max_bytes)
+            event = decode_event(payload, max_bytes=max_bytes)
         except DecodeError as error:
             batch.dead_letters.append(DeadLetter.from_decode_error(record, error))
             continue
         batch.records.append(
-            SinkRecord(event, record.value or b"", record.topic, record.partition, record.offset)
+            SinkRecord(event, payload, record.topic, record.partition, record.offset, schema_id)
         )
     return batch

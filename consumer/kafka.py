@@ -7,6 +7,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.helpers import create_ssl_context
 
+from consumer.kafka_auth import token_provider
 from consumer.settings import KafkaSettings
 
 
@@ -24,7 +25,11 @@ def connection_options(kafka: KafkaSettings) -> dict[str, Any]:
             keyfile=str(kafka.ssl_keyfile) if kafka.ssl_keyfile else None,
             password=kafka.ssl_key_password.get_secret_value() if kafka.ssl_key_password else None,
         )
-    if kafka.security_protocol.startswith("SASL_"):
+    provider = token_provider(kafka) if kafka.security_protocol.startswith("SASL_") else None
+    if provider is not None:
+        options["sasl_mechanism"] = "OAUTHBEARER"
+        options["sasl_oauth_token_provider"] = provider
+    elif kafka.security_protocol.startswith("SASL_"):
         options["sasl_mechanism"] = kafka.sasl_mechanism
         options["sasl_plain_username"] = kafka.sasl_username
         options["sasl_plain_password"] = (

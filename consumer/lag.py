@@ -82,11 +82,14 @@ class ConsumerLag:
         metrics: Metrics,
         sink: str,
         topic: str,
+        *,
+        group: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._consumer = consumer
         self._metrics = metrics
         self._sink = sink
+        self._group = group
         self._topic = topic
         self._clock = clock
         self._partitions: dict[TopicPartition, _Partition] = {}
@@ -209,5 +212,5 @@ class ConsumerLag:
             for gauge in (self._metrics.lag_messages, self._metrics.lag_seconds):
                 gauge.remove(*self._labels(tp))
 
-    def _labels(self, tp: TopicPartition) -> tuple[str, str, str]:
-        return self._sink, tp.topic, str(tp.partition)
+    def _labels(self, tp: TopicPartition) -> tuple[str, str, str, str]:
+        return self._sink, self._group, tp.topic, str(tp.partition)

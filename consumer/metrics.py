@@ -2,8 +2,10 @@
 
 docs/operations-metrics.md lists them for operators; keep it in step.
 
-Labels are bounded: sink, topic, partition, type, outcome, stage, reason, kind; never a
-run or event id. Units are in the names (seconds, records), counters end in ``_total``.
+Labels are bounded: sink, group, topic, partition, type, outcome, stage, reason, kind;
+never a run or event id. The lag gauges carry the consumer ``group`` under the label name
+kafka-lag-exporter uses, so they join with its series and two releases stay apart.
+Units are in the names (seconds, records), counters end in ``_total``.
 """
 
 from __future__ import annotations
@@ -47,13 +49,13 @@ class Metrics:
         self.lag_messages = Gauge(
             "runledger_consumer_lag_messages",
             "Records behind the partition's high watermark.",
-            ["sink", "topic", "partition"],
+            ["sink", "group", "topic", "partition"],
             registry=r,
         )
         self.lag_seconds = Gauge(
             "runledger_consumer_lag_seconds",
             "Age of the oldest unprocessed record; 0 when caught up.",
-            ["sink", "topic", "partition"],
+            ["sink", "group", "topic", "partition"],
             registry=r,
         )
         self.messages = Counter(

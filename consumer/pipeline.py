@@ -100,6 +100,7 @@ class PipelineOptions:
     """The parts of the settings one pipeline needs."""
 
     topic: str
+    group_id: str = ""
     max_batch_records: int = 2000
     poll_timeout_ms: int = 500
     max_message_bytes: int = 1_048_576
@@ -167,7 +168,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         self._sink_down = True  # until started; while down, assigned partitions stay paused
         self._log = log.bind(sink=sink.name, topic=options.topic)
         metrics.init_sink(sink.name)
-        self.lag = ConsumerLag(consumer, metrics, sink.name, options.topic)
+        self.lag = ConsumerLag(consumer, metrics, sink.name, options.topic, group=options.group_id)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -73,9 +73,11 @@ class RunningPipeline:
     producer: AIOKafkaProducer
 
 
-def pipeline_options(settings: Settings) -> PipelineOptions:
+def pipeline_options(settings: Settings, sink: str | None = None) -> PipelineOptions:
+    """The pipeline's part of the settings; ``sink`` names its consumer group (lag label)."""
     return PipelineOptions(
         topic=settings.kafka.topic,
+        group_id=settings.kafka.group_id(sink) if sink else "",
         max_batch_records=settings.kafka.max_batch_records,
         poll_timeout_ms=settings.kafka.poll_timeout_ms,
         max_message_bytes=settings.max_message_bytes,
@@ -137,7 +139,7 @@ async def open_pipeline(
             create_topic=lambda: ensure_topics(settings, [settings.dead_letter_topic]),
         ),
         metrics=metrics,
-        options=pipeline_options(settings),
+        options=pipeline_options(settings, sink.name),
     )
     try:
         await _with_broker_retries(settings, "starting the producer", producer.start)

@@ -16,7 +16,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from contracts import DEFAULT_MAX_MESSAGE_BYTES
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
-SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM"]
+# Mechanisms that authenticate with a user name and a password (or client id and secret).
+_NEEDS_CREDENTIALS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
 
 
 class KafkaSettings(BaseModel):
@@ -31,9 +33,35 @@ class KafkaSettings(BaseModel):
     )
     client_id: str = Field("runledger", description="Kafka client id (shows in broker logs).")
     security_protocol: SecurityProtocol = Field("PLAINTEXT", description="Kafka security protocol.")
-    sasl_mechanism: SaslMechanism | None = Field(None, description="SASL mechanism for SASL_*.")
-    sasl_username: str | None = Field(None, description="SASL user name.")
-    sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
+    sasl_mechanism: SaslMechanism | None = Field(
+        None,
+        description=(
+            "SASL mechanism for SASL_*. OAUTHBEARER: OAuth 2.0 client credentials; "
+            "AWS_MSK_IAM: Amazon MSK IAM (needs the msk-iam extra and SASL_SSL)."
+        ),
+    )
+    sasl_username: str | None = Field(
+        None, description="SASL user name; the OAuth client id with OAUTHBEARER."
+    )
+    sasl_password: SecretStr | None = Field(
+        None, description="SASL password (secret); the OAuth client secret with OAUTHBEARER."
+    )
+    sasl_oauth_token_url: str | None = Field(
+        None, description="OAUTHBEARER: the identity provider's OAuth 2.0 token endpoint."
+    )
+    sasl_oauth_scope: str | None = Field(
+        None, description="OAUTHBEARER: scope(s) to request, space-separated; empty asks none."
+    )
+    aws_region: str | None = Field(
+        None, description="AWS_MSK_IAM: region of the MSK cluster, e.g. eu-west-1."
+    )
+    aws_role_arn: str | None = Field(
+        None,
+        description=(
+            "AWS_MSK_IAM: role to assume for the token; empty uses the default AWS "
+            "credential chain (IRSA, EKS Pod Identity, AWS_* variables)."
+        ),
+    )
     ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certs.")
     ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
     ssl_keyfile: Path | None = Field(None, description="Private key of the client certificate.")
@@ -55,11 +83,20 @@ class KafkaSettings(BaseModel):
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> KafkaSettings:
-        if self.security_protocol.startswith("SASL_"):
-            if self.sasl_mechanism is None:
-                raise ValueError("sasl_mechanism is required when security_protocol is SASL_*")
-            if not self.sasl_username or self.sasl_password is None:
-                raise ValueError("sasl_username and sasl_password are required for SASL")
+        if not self.security_protocol.startswith("SASL_"):
+            return self
+        mechanism = self.sasl_mechanism
+        if mechanism is None:
+            raise ValueError("sasl_mechanism is required when security_protocol is SASL_*")
+        if mechanism in _NEEDS_CREDENTIALS and (not self.sasl_username or not self.sasl_password):
+            raise ValueError(f"sasl_username and sasl_password are required for {mechanism}")
+        if mechanism == "OAUTHBEARER" and not self.sasl_oauth_token_url:
+            raise ValueError("set SASL_OAUTH_TOKEN_URL (the token endpoint) for OAUTHBEARER")
+        if mechanism == "AWS_MSK_IAM":
+            if not self.aws_region:
+                raise ValueError("set AWS_REGION (the MSK cluster's region) for AWS_MSK_IAM")
+            if self.security_protocol != "SASL_SSL":
+                raise ValueError("AWS_MSK_IAM needs security_protocol SASL_SSL (MSK's IAM port)")
         return self
 
     def group_id(self, sink: str) -> str:

@@ -34,13 +34,18 @@ from contracts import Event
 
 @dataclass(frozen=True, slots=True)
 class SinkRecord:
-    """One decoded event with the raw value and the Kafka coordinates it came from."""
+    """One decoded event with the raw value and the Kafka coordinates it came from.
+
+    ``value`` is the JSON document; ``schema_id`` the schema-registry id its producer
+    framed it with (``contracts.framing``), or None for a plain JSON value.
+    """
 
     event: Event
     value: bytes
     topic: str
     partition: int
     offset: int
+    schema_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from sinks.postgres.tables import runs, task_executions
 
 from tcp_proxy import TcpProxy
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "data"
 EXAMPLE_RUN_ID = "exec-1763134573643"
 
 # Columns that record when a row was written, not what it says.

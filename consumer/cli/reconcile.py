@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from consumer.config import build_sinks, load_settings
+from consumer.config import build_sinks, load_settings, sinks_source
 from consumer.logging import configure_logging
 from consumer.reconcile import ReconcileReport, SourceReadError, TopicReference, reconcile
 from sinks.base import RunSnapshotSource, Sink
@@ -61,7 +61,7 @@ def reconcile_command(
     # Logs go to stderr (stdout is the report, --json parses), and only warnings unless DEBUG.
     quiet = settings.log.level if settings.log.level == "DEBUG" else "WARNING"
     configure_logging(settings.log.model_copy(update={"level": quiet}))
-    sinks = build_sinks(settings.sinks)
+    sinks = build_sinks(settings.sinks, source=sinks_source(sink))
     sources: dict[str, RunSnapshotSource] = {}
     for built in sinks:
         if not isinstance(built, RunSnapshotSource):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated
 
 import structlog
 import typer
 
-from consumer.config import build_sinks, load_settings
+from consumer.config import build_sinks, load_settings, sinks_source
 from consumer.logging import configure_logging, masked_settings
 from consumer.metrics import Metrics, package_version
 from consumer.runner import run_sinks
+from consumer.unknown_settings import unknown_variables
 
 log = structlog.get_logger("runledger")
 
@@ -34,7 +36,9 @@ def run(
     """
     settings = load_settings(**({"sinks": sink} if sink else {}))
     configure_logging(settings.log)
-    sinks = build_sinks(settings.sinks)
+    for problem in unknown_variables(os.environ):
+        log.warning("unknown setting", problem=problem)
+    sinks = build_sinks(settings.sinks, source=sinks_source(sink))
     log.info(
         "starting",
         version=package_version(),

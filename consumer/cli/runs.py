@@ -215,7 +215,14 @@ def _short_time(value: datetime | None) -> str:
 
 def _render_page(result: RunPage, page: int, console: Console) -> None:
     if not result.runs:
-        console.print("no runs match" if result.total else "no runs in the ledger yet")
+        pages = -(-result.total // result.limit)
+        if result.total and result.offset >= result.total:
+            console.print(
+                f"page {page} is past the end: {result.total} runs make {pages} "
+                f"page{'s' if pages > 1 else ''} of {result.limit}; the last is --page {pages}"
+            )
+        else:
+            console.print("no runs match" if result.total else "no runs in the ledger yet")
         return
     columns: tuple[str, ...] = (
         "run",

@@ -84,7 +84,10 @@ def start_kafka(folder: Path, ports: KafkaPorts | None = None) -> EmbeddedProces
 
 def _format(config: Path) -> None:
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    argv = kafka_command("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config))
+    # One argument with "=": an id may begin with "-", which would read as an option.
+    argv = kafka_command(
+        "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={config}"
+    )
     completed = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
     if completed.returncode != 0:
         raise EmbeddedEngineError(f"formatting Kafka's log directory failed: {completed.stderr}")

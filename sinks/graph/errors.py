@@ -55,9 +55,7 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError
 
 
 # Client-error categories that a retry can resolve (a race, a leader switch, a timeout).
-TRANSIENT_NEO4J_CATEGORIES = frozenset(
-    {"Schema.ConstraintValidationFailed", "Transaction", "Cluster"}
-)
+TRANSIENT_NEO4J_CATEGORIES = frozenset({"Transaction", "Cluster"})
 
 
 def classify(error: BaseException) -> SinkError:
@@ -69,6 +67,14 @@ def classify(error: BaseException) -> SinkError:
         return SinkMisconfigured(
             f"FalkorDB refused the credentials ({message}): check the user and password "
             "in RUNLEDGER_GRAPH__URI or RUNLEDGER_GRAPH__PASSWORD"
+        )
+    if (
+        isinstance(error, redis_errors.ResponseError)
+        and "unknown command 'graph." in message.lower()
+    ):
+        return SinkMisconfigured(
+            "RUNLEDGER_GRAPH__URI points at a Redis server without the FalkorDB module "
+            f"({message[:80]}): point it at FalkorDB or Neo4j"
         )
     if isinstance(error, redis_errors.ResponseError) and not _transient_reply(error):
         return PermanentSinkError(message)

@@ -30,6 +30,7 @@ def driver_options(settings: GraphSettings) -> dict[str, Any]:
     """Keyword arguments of ``AsyncGraphDatabase.driver`` (auth, TLS, timeouts)."""
     options: dict[str, Any] = {
         "connection_timeout": settings.connection_timeout_seconds,
+        "connection_acquisition_timeout": settings.connection_timeout_seconds,
         "max_transaction_retry_time": settings.transaction_timeout_seconds,
         "user_agent": "runledger",
     }

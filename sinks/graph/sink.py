@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -79,10 +80,20 @@ class GraphSink:
             return self._planner.calls(events, existing)
 
         try:
-            duplicates = await self._engine.write_batch(ids, plan)
+            duplicates = await asyncio.wait_for(
+                self._engine.write_batch(ids, plan), self._write_bound()
+            )
         except ENGINE_ERRORS as exc:
             raise classify(exc) from exc
         return WriteResult(duplicate_event_ids=duplicates)
+
+    def _write_bound(self) -> float:
+        """The client-side bound of one batch: the server's transaction timeout cannot fire
+        when the server or the network is frozen. The Neo4j driver may run a transaction
+        again for up to ``transaction_timeout_seconds`` after a transient error, so a batch
+        may legitimately take two transaction timeouts, plus a connection."""
+        settings = self._settings
+        return 2 * settings.transaction_timeout_seconds + settings.connection_timeout_seconds + 5
 
     async def run_snapshots(self, run_ids: Collection[str] | None = None) -> dict[str, RunSnapshot]:
         """What the graph holds per run, for ``runledger reconcile`` (works before ``start``)."""
@@ -97,7 +108,9 @@ class GraphSink:
 
     async def health(self) -> None:
         try:
-            await self._engine.ping()
+            await asyncio.wait_for(
+                self._engine.ping(), self._settings.connection_timeout_seconds + 5
+            )
         except ENGINE_ERRORS as exc:
             raise classify(exc) from exc
 

@@ -390,7 +390,8 @@ LINK_PLANS = _statement(
 
 # The child links itself: merge_runs has merged (and locked) the parent's node in the
 # same batch. A bare parent node (no events of its own) that no child names any more is
-# deleted, so which bare nodes exist depends on the set of events only.
+# deleted, here when a child's winning parent changes, in delete_bare_runs when the batch
+# named a parent that lost, so which bare nodes exist depends on the set of events only.
 LINK_PARENTS = _statement(
     "link_parents",
     """
@@ -399,6 +400,11 @@ LINK_PARENTS = _statement(
     OPTIONAL MATCH (r)-[old:CHILD_OF]->(stale:Run)
     WHERE r.parentRunId IS NULL OR stale.id <> r.parentRunId
     DELETE old
+    WITH DISTINCT r, stale
+    OPTIONAL MATCH (stale)<-[other:CHILD_OF]-(:Run)
+    WITH r, stale, count(other) AS children
+    FOREACH (_ IN CASE WHEN stale IS NOT NULL AND stale.type IS NULL AND children = 0
+                       THEN [1] ELSE [] END | DELETE stale)
     WITH DISTINCT r
     WHERE r.parentRunId IS NOT NULL AND NOT (r)-[:CHILD_OF]->(:Run {id: r.parentRunId})
     MATCH (parent:Run {id: r.parentRunId})

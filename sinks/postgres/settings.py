@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -10,11 +10,18 @@ from sqlalchemy.exc import ArgumentError
 # The embedded default: a SQLite file in the working directory, no server needed.
 DEFAULT_URL = "sqlite+aiosqlite:///runledger.db"
 
+# Every spelling a user may paste, mapped to the async driver runledger ships; any other
+# scheme is refused at start-up (not first met as a missing module or connect option).
 _ASYNC_DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql+psycopg": "postgresql+asyncpg",
     "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+pg8000": "postgresql+asyncpg",
     "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
 
 
@@ -62,17 +69,30 @@ class PostgresSettings(BaseSettings):
     @classmethod
     def _parses(cls, value: SecretStr) -> SecretStr:
         try:
-            make_url(value.get_secret_value())
+            url = make_url(value.get_secret_value())
         except ArgumentError:
             raise ValueError("not a database URL (e.g. postgresql://user@host:5432/db)") from None
+        if url.drivername not in _ASYNC_DRIVERS:
+            raise ValueError(
+                f"unsupported database '{url.drivername}': use postgresql://user@host:5432/db "
+                "or sqlite:///runledger.db"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _sqlite_has_no_credentials(self) -> PostgresSettings:
+        is_sqlite = make_url(self.url.get_secret_value()).get_backend_name() == "sqlite"
+        if is_sqlite and (self.user or self.password is not None):
+            raise ValueError(
+                "SQLite takes no user or password: unset RUNLEDGER_POSTGRES__USER and "
+                "RUNLEDGER_POSTGRES__PASSWORD, or point RUNLEDGER_POSTGRES__URL at PostgreSQL"
+            )
+        return self
 
     def sqlalchemy_url(self) -> URL:
         """The URL with an async driver and the user/password overrides applied."""
         url = make_url(self.url.get_secret_value())
-        driver = _ASYNC_DRIVERS.get(url.drivername)
-        if driver is not None:
-            url = url.set(drivername=driver)
+        url = url.set(drivername=_ASYNC_DRIVERS[url.drivername])
         if self.user:
             url = url.set(username=self.user)
         if self.password is not None:

@@ -146,5 +146,7 @@ run_events = Table(
     Column("source_partition", Integer, nullable=False),
     Column("source_offset", BigInteger, nullable=False),
     Column("ingested_at", UtcDateTime, nullable=False),
+    # The schema-registry id the producer framed the value with; NULL for plain JSON.
+    Column("schema_id", BigInteger),
     Index("ix_run_events_run_id_occurred_at", "run_id", "occurred_at"),
 )

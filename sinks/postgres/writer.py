@@ -399,4 +399,5 @@ def _event_row(record: SinkRecord, now: datetime) -> dict[str, Any]:
         "source_partition": record.partition,
         "source_offset": record.offset,
         "ingested_at": now,
+        "schema_id": record.schema_id,
     }

@@ -271,3 +271,15 @@ def test_an_unreachable_server_is_one_line_without_the_password() -> None:
     assert result.stderr.startswith("runledger: cannot read postgresql+asyncpg://reader:***@")
     assert "s3cret" not in result.output
     assert result.stderr.count("\n") == 1
+
+
+def test_a_page_past_the_end_says_so(ledger: Ledger) -> None:
+    total = ledger.json("runs", "list", "--limit", "1000")["total"]
+    pages = -(-total // 7)
+
+    result = ledger.run("runs", "list", "--limit", "7", "--page", "99")
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == (
+        f"page 99 is past the end: {total} runs make {pages} pages of 7; the last is --page {pages}"
+    )

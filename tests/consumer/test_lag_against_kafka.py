@@ -23,12 +23,12 @@ from support import (
 )
 
 
-def _runledger_lag(metrics: Metrics, topic: str) -> dict[int, int]:
+def _runledger_lag(metrics: Metrics, group: str, topic: str) -> dict[int, int]:
     lags = {}
     for partition in range(3):
         value = metrics.registry.get_sample_value(
             "runledger_consumer_lag_messages",
-            {"sink": "postgres", "topic": topic, "partition": str(partition)},
+            {"sink": "postgres", "group": group, "topic": topic, "partition": str(partition)},
         )
         if value is not None:
             lags[partition] = int(value)
@@ -64,7 +64,7 @@ async def test_lag_equals_kafkas_own_while_behind_and_once_caught_up(
             await wait_until(first_written, what="the first run written")
 
             async def equal_to_kafka(behind: bool) -> bool:
-                ours = _runledger_lag(metrics, topic)
+                ours = _runledger_lag(metrics, group, topic)
                 if len(ours) < 3 or (sum(ours.values()) > 0) != behind:
                     return False
                 theirs = await _kafka_lag(kafka_bootstrap, group, topic)
@@ -78,7 +78,7 @@ async def test_lag_equals_kafkas_own_while_behind_and_once_caught_up(
             await wait_until(
                 lambda: equal_to_kafka(True), timeout=90, what="equal lags while behind"
             )
-            assert sum(_runledger_lag(metrics, topic).values()) == len(second)
+            assert sum(_runledger_lag(metrics, group, topic).values()) == len(second)
 
             proxy.restore()
             await wait_until(lambda: equal_to_kafka(False), timeout=90, what="equal lags at 0")

@@ -159,7 +159,10 @@ async def test_lag_and_readiness_follow_a_sink_outage(
                 by_label(samples, lag, "partition").items(), key=lambda kv: kv[1]
             )
             assert records_behind == len(lines)
-            age = value(samples, lag_seconds, sink=SINK, topic=topic, partition=partition)
+            group = settings.kafka.group_id(SINK)  # joins with kafka-lag-exporter's `group`
+            age = value(
+                samples, lag_seconds, sink=SINK, group=group, topic=topic, partition=partition
+            )
             oldest = first_timestamp / 1000  # the oldest unprocessed record's Kafka timestamp
             assert before - oldest - SAMPLE_INTERVAL_SECONDS - 1 <= age <= after - oldest
 

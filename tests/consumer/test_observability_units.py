@@ -63,7 +63,7 @@ class Rec:
 
 
 def lag_of(metrics: Metrics) -> tuple[float | None, float | None]:
-    labels = {"sink": "postgres", "topic": TOPIC, "partition": "0"}
+    labels = {"sink": "postgres", "group": "runledger-postgres", "topic": TOPIC, "partition": "0"}
     get = metrics.registry.get_sample_value
     return get("runledger_consumer_lag_messages", labels), get(
         "runledger_consumer_lag_seconds", labels
@@ -72,7 +72,9 @@ def lag_of(metrics: Metrics) -> tuple[float | None, float | None]:
 
 async def test_lag_follows_fetches_writes_and_pauses() -> None:
     consumer, metrics = FakeConsumer(now=1000.0, positions={P0: 5}, ends={P0: 9}), Metrics()
-    lag = ConsumerLag(consumer, metrics, "postgres", TOPIC, clock=lambda: consumer.now)
+    lag = ConsumerLag(
+        consumer, metrics, "postgres", TOPIC, group="runledger-postgres", clock=lambda: consumer.now
+    )
     lag.assigned([P0])
 
     consumer.now = 1003.0

@@ -49,7 +49,9 @@ def test_a_url_is_masked_by_parsing_it(password: str) -> None:
 
 def test_a_registered_secret_is_hidden_in_any_text() -> None:
     password = "a b@c:d/e%f€"
-    register_secrets(PostgresSettings(password=password))  # type: ignore[arg-type]
+    register_secrets(
+        PostgresSettings(url="postgresql://app@db/ledger", password=password)  # type: ignore[arg-type]
+    )
     for form in _forms(password):
         assert redact_text(f"connect failed for {form} at db") == "connect failed for *** at db"
 

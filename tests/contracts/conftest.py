@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from contracts import DecodeError, DecodeReason, EventBase, decode_event
 from contracts.schema_files import SCHEMA_DIR
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "data"
 EXAMPLES: list[dict[str, Any]] = [
     json.loads(line)
     for line in (EXAMPLES_DIR / "mimir_run.jsonl").read_text(encoding="utf-8").splitlines()

@@ -1,6 +1,7 @@
-"""SIGTERM when things are already wrong: the process still exits within its shutdown budget
-(RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS, below Kubernetes' grace period), commits nothing it has
-not written, and a restarted consumer ends exactly at the reference state."""
+"""SIGTERM: the consumer leaves its group at once (a restart rejoins without waiting for the
+session to expire), and when things are already wrong it still exits within its shutdown
+budget (RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS, below Kubernetes' grace period), commits nothing
+it has not written, and a restarted consumer ends exactly at the reference state."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import time
 import uuid
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.embedded import free_port, running, start_tansu
+from consumer.embedded import free_port, running
+from consumer.sandbox.kafka_server import start_kafka
 from sinks.postgres.settings import PostgresSettings
 
 from delivery_support import (
@@ -93,7 +96,7 @@ async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_
     values = generate_stream(runs=300, seed=73)
     topic = f"telemetry-{uuid.uuid4().hex[:10]}"
     prefix = f"frozen-{uuid.uuid4().hex[:8]}"
-    with running(start_tansu()) as broker:
+    with running(start_kafka(tmp_path / "broker")) as broker:
         await create_topic(broker.address, topic, partitions=2)
         await produce_records(broker.address, topic, keyed_by_run(values))
         env = consumer_env(
@@ -158,3 +161,55 @@ async def test_sigterm_while_the_broker_is_unreachable_at_start_up_exits_cleanly
         assert "Traceback" not in process.output()
     finally:
         process.kill()
+
+
+async def _members(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    return sum(len(g["members"]) for g in described.to_object()["groups"])
+
+
+async def test_sigterm_leaves_the_group_so_a_restart_rejoins_at_once(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    """A pod replaced by a rollout hands its partitions over at once: with a 60 s session,
+    a consumer that left without LeaveGroup would keep them a minute."""
+    values = generate_stream(runs=40, seed=75)
+    first, second = values[: len(values) // 2], values[len(values) // 2 :]
+    prefix = f"leave-{uuid.uuid4().hex[:8]}"
+    group = f"{prefix}-postgres"
+    env = consumer_env(
+        kafka_bootstrap, topic, postgres_settings, prefix,
+        RUNLEDGER_KAFKA__SESSION_TIMEOUT_MS="60000",
+    )  # fmt: skip
+    await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+    processes = [ConsumerProcess(env, tmp_path, "leave.log").start()]
+    try:
+        await wait_until(lambda: _stored(postgres_engine, len(set(first))), what="the first half")
+        assert await _members(kafka_bootstrap, group) == 1
+        processes[0].signal(signal.SIGTERM)
+        assert await processes[0].wait(timeout=EXIT_DEADLINE) == 0, processes[0].output()[-2000:]
+
+        async def left() -> bool:
+            return await _members(kafka_bootstrap, group) == 0
+
+        await wait_until(left, timeout=10, what="the group to be empty (LeaveGroup sent)")
+        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+        processes.append(ConsumerProcess(env, tmp_path, "rejoined.log").start())
+        await wait_until(
+            lambda: _stored(postgres_engine, len(set(values))),
+            timeout=20,
+            what="the restarted consumer to write the rest, well within the 60 s session",
+        )
+    finally:
+        for process in processes:
+            process.kill()
+    await check_ledger(postgres_engine, values, faults=1, name="sigterm leaves the group")

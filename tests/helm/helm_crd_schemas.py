@@ -124,6 +124,15 @@ TRIGGER_AUTHENTICATION = _resource(
     "TriggerAuthentication",
     _strict(
         {
+            "podIdentity": _strict(
+                {
+                    "provider": {"enum": ["none", "azure-workload", "gcp", "aws", "aws-eks"]},
+                    "identityOwner": {"enum": ["keda", "workload"]},
+                    "roleArn": {"type": "string"},
+                    "identityId": {"type": "string"},
+                },
+                ["provider"],
+            ),
             "secretTargetRef": {
                 "type": "array",
                 "items": _strict(

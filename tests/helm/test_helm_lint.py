@@ -20,7 +20,7 @@ def test_chart_metadata_matches_the_package() -> None:
     assert meta["apiVersion"] == "v2"
     assert meta["name"] == "runledger"
     assert meta["type"] == "application"
-    assert meta["version"] == "0.1.0"
+    assert meta["version"] == "0.2.0"
     assert meta["appVersion"] == project["version"]
 
 

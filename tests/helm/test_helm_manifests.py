@@ -60,7 +60,7 @@ def test_every_resource_is_labelled_and_namespaced(scenario: Rendered) -> None:
         assert meta["labels"]["app.kubernetes.io/name"] == "runledger"
         assert meta["labels"]["app.kubernetes.io/instance"] == RELEASE
         assert meta["labels"]["app.kubernetes.io/managed-by"] == "Helm"
-        assert meta["labels"]["helm.sh/chart"] == "runledger-0.1.0"
+        assert meta["labels"]["helm.sh/chart"] == "runledger-0.2.0"
 
 
 def test_selectors_match_their_pods(scenario: Rendered) -> None:

@@ -89,3 +89,23 @@ async def test_both_sinks_hold_the_reference_state(
         "graph": await graph.run_snapshots(),
     })  # fmt: skip
     assert report.in_sync, report.drifts[:3]
+
+
+async def test_a_conflicting_version_in_a_later_batch_leaves_no_trace(
+    sinks: tuple[PostgresSink, GraphSink],
+) -> None:
+    """The same event id re-sent with other content, in a later batch, naming another run:
+    no sink creates that run or changes anything (PostgreSQL used to add a phantom
+    ``pending`` run row for it)."""
+    postgres, graph = sinks
+    await _reset(postgres, graph)
+    base = {"schema_version": 1, "event_id": "e-1", "type": "task-start", "task_id": "t",
+            "occurred_at": "2025-11-14T15:00:00Z"}  # fmt: skip
+    (kept,) = to_records([{**base, "run_id": "run-kept", "title": "kept"}])
+    (other,) = to_records([{**base, "run_id": "run-phantom", "title": "other"}])
+    for sink in (postgres, graph):
+        await sink.write([kept])
+        assert (await sink.write([other])).duplicate_event_ids == {"e-1"}
+    expected = reference_snapshots([kept.event])
+    for snapshots in (await postgres.run_snapshots(), await graph.run_snapshots()):
+        assert snapshots == expected

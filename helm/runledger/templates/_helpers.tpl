@@ -126,11 +126,96 @@ Usage: include "runledger.consumerGroup" (list $ "postgres")
 {{- printf "%s-%s" $ctx.Values.kafka.groupIdPrefix (index . 1) }}
 {{- end }}
 
-{{- define "runledger.image" -}}
-{{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{/*
+"<registry>/<repository>": global.imageRegistry wins over the image's own registry;
+with neither, the repository is used as it is (it may name its registry itself).
+Usage: include "runledger.imageName" (list $ .Values.image)
+*/}}
+{{- define "runledger.imageName" -}}
+{{- $ctx := index . 0 }}
+{{- $image := index . 1 }}
+{{- $registry := (($ctx.Values.global | default dict).imageRegistry) | default $image.registry }}
+{{- if $registry }}
+{{- printf "%s/%s" (trimSuffix "/" $registry) $image.repository }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- $image.repository }}
+{{- end }}
+{{- end }}
+
+{{- define "runledger.image" -}}
+{{- $name := include "runledger.imageName" (list . .Values.image) }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" $name .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $name (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{- define "runledger.testImage" -}}
+{{- printf "%s:%s" (include "runledger.imageName" (list . .Values.tests.image)) .Values.tests.image.tag }}
+{{- end }}
+
+{{/*
+imagePullSecrets of every pod: global.imagePullSecrets (names or {name}) then
+imagePullSecrets, each name once. Empty renders nothing.
+*/}}
+{{- define "runledger.imagePullSecrets" -}}
+{{- $names := list }}
+{{- range $secret := concat (($.Values.global | default dict).imagePullSecrets | default list) ($.Values.imagePullSecrets | default list) }}
+{{- $name := "" }}
+{{- if kindIs "string" $secret }}{{ $name = $secret }}{{ else }}{{ $name = $secret.name }}{{ end }}
+{{- if and $name (not (has $name $names)) }}
+{{- $names = append $names $name }}
+{{- end }}
+{{- end }}
+{{- if $names }}
+imagePullSecrets:
+{{- range $names }}
+  - name: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Affinity of one consumer Deployment: deployment.affinity when set, else the
+pod anti-affinity preset ("soft" by default) spreading its pods over nodes.
+Usage: include "runledger.affinity" (dict "ctx" $ "unit" $unit)
+*/}}
+{{- define "runledger.affinity" -}}
+{{- $values := .ctx.Values.deployment }}
+{{- if $values.affinity }}
+{{- toYaml $values.affinity }}
+{{- else if eq $values.podAntiAffinityPreset "soft" }}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "runledger.unitSelectorLabels" . | nindent 12 }}
+{{- else if eq $values.podAntiAffinityPreset "hard" }}
+podAntiAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels:
+          {{- include "runledger.unitSelectorLabels" . | nindent 10 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Topology spread constraints of one consumer Deployment; a constraint without a
+labelSelector gets the Deployment's own pod selector.
+*/}}
+{{- define "runledger.topologySpreadConstraints" -}}
+{{- $selector := include "runledger.unitSelectorLabels" . | fromYaml }}
+{{- $constraints := list }}
+{{- range $constraint := .ctx.Values.deployment.topologySpreadConstraints }}
+{{- $constraints = append $constraints (merge (deepCopy $constraint) (dict "labelSelector" (dict "matchLabels" $selector))) }}
+{{- end }}
+{{- if $constraints }}
+{{- toYaml $constraints }}
 {{- end }}
 {{- end }}
 
@@ -172,6 +257,24 @@ finishes its batch and commits before Kubernetes sends SIGKILL.
 {{/* Kafka security, derived from kafka.securityProtocol. */}}
 {{- define "runledger.kafka.sasl" -}}
 {{- if hasPrefix "SASL_" .Values.kafka.securityProtocol }}true{{ end }}
+{{- end }}
+
+{{/* SASL with a user name and password (client id and secret for OAUTHBEARER); not AWS_MSK_IAM. */}}
+{{- define "runledger.kafka.saslCredentials" -}}
+{{- if and (include "runledger.kafka.sasl" .) (ne .Values.kafka.sasl.mechanism "AWS_MSK_IAM") }}true{{ end }}
+{{- end }}
+
+{{- define "runledger.kafka.oauth" -}}
+{{- if and (include "runledger.kafka.sasl" .) (eq .Values.kafka.sasl.mechanism "OAUTHBEARER") }}true{{ end }}
+{{- end }}
+
+{{/* Whether KEDA's scaler needs a TriggerAuthentication at all. */}}
+{{- define "runledger.keda.needsAuth" -}}
+{{- if or (include "runledger.kafka.sasl" .) (include "runledger.kafka.tlsMounted" .) }}true{{ end }}
+{{- end }}
+
+{{- define "runledger.kafka.mskIam" -}}
+{{- if and (include "runledger.kafka.sasl" .) (eq .Values.kafka.sasl.mechanism "AWS_MSK_IAM") }}true{{ end }}
 {{- end }}
 
 {{- define "runledger.kafka.tls" -}}
@@ -282,9 +385,20 @@ that names the value to fix.
 {{- if le $grace (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "runledger: deployment.terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or the pod is killed mid-commit" $grace (int .Values.config.shutdownTimeoutSeconds)) }}
 {{- end }}
-{{- if include "runledger.kafka.sasl" . }}
+{{- if include "runledger.kafka.saslCredentials" . }}
 {{- if not (or .Values.kafka.sasl.existingSecret (and .Values.kafka.sasl.username .Values.kafka.sasl.password)) }}
-{{- fail "runledger: kafka.securityProtocol SASL_* needs kafka.sasl.username and kafka.sasl.password, or kafka.sasl.existingSecret" }}
+{{- fail (printf "runledger: kafka.sasl.mechanism %s needs kafka.sasl.username and kafka.sasl.password, or kafka.sasl.existingSecret" .Values.kafka.sasl.mechanism) }}
+{{- end }}
+{{- end }}
+{{- if and (include "runledger.kafka.oauth" .) (not .Values.kafka.sasl.oauth.tokenUrl) }}
+{{- fail "runledger: kafka.sasl.mechanism OAUTHBEARER needs kafka.sasl.oauth.tokenUrl (the identity provider's token endpoint)" }}
+{{- end }}
+{{- if include "runledger.kafka.mskIam" . }}
+{{- if not .Values.kafka.aws.region }}
+{{- fail "runledger: kafka.sasl.mechanism AWS_MSK_IAM needs kafka.aws.region" }}
+{{- end }}
+{{- if ne .Values.kafka.securityProtocol "SASL_SSL" }}
+{{- fail "runledger: kafka.sasl.mechanism AWS_MSK_IAM needs kafka.securityProtocol SASL_SSL (MSK's IAM listener)" }}
 {{- end }}
 {{- end }}
 {{- if ne (empty .Values.kafka.tls.certKey) (empty .Values.kafka.tls.keyKey) }}
@@ -299,4 +413,30 @@ that names the value to fix.
 {{- fail "runledger: remove the password from postgres.url / migration.url (it would land in a ConfigMap); use postgres.auth or migration.auth" }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+The TCP port of a URL ("scheme://[user@]host:port/..."), or the default given.
+Usage: include "runledger.port" (list "postgresql://db:5433/x" 5432)
+*/}}
+{{- define "runledger.port" -}}
+{{- $host := (urlParse (index . 0)).host }}
+{{- $port := regexFind "[0-9]+$" (regexFind ":[0-9]+$" $host) }}
+{{- $port | default (index . 1 | toString) }}
+{{- end }}
+
+{{/*
+Sidecars and init containers, each hardened like runledger's own container:
+deployment.containerSecurityContext fills in what its securityContext leaves out,
+so the pod still passes the "restricted" Pod Security Standard.
+Usage: include "runledger.extraContainers" (list $ .Values.deployment.sidecars)
+*/}}
+{{- define "runledger.extraContainers" -}}
+{{- $ctx := index . 0 }}
+{{- $containers := list }}
+{{- range $container := index . 1 }}
+{{- $hardened := dict "securityContext" (deepCopy ($ctx.Values.deployment.containerSecurityContext | default dict)) }}
+{{- $containers = append $containers (mergeOverwrite $hardened (deepCopy $container)) }}
+{{- end }}
+{{- toYaml $containers }}
 {{- end }}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import neo4j.exceptions as neo4j_errors
 import pytest
@@ -15,8 +16,9 @@ from sinks.graph import GraphSink
 from sinks.graph.errors import classify
 from sinks.graph.settings import GraphSettings
 
+from delivery_support import runledger
 from graph_reading import query, read_graph
-from support import example_lines
+from support import example_lines, graph_query
 
 
 def _records(lines: list[bytes]) -> list[SinkRecord]:
@@ -113,3 +115,47 @@ def test_driver_errors_are_classified(error: BaseException, kind: type[Exception
 def test_neo4j_status_codes_are_classified(code: str, kind: type[Exception]) -> None:
     error = neo4j_errors.Neo4jError._hydrate_neo4j(code=code, message="boom")
     assert type(classify(error)) is kind
+
+
+async def test_a_database_neo4j_does_not_have_stops_the_sink_with_the_setting_to_fix(
+    neo4j_uri: str,
+) -> None:
+    sink = GraphSink(GraphSettings(uri=neo4j_uri, database="nosuchdb"))
+    try:
+        with pytest.raises(SinkMisconfigured, match="RUNLEDGER_GRAPH__DATABASE"):
+            await sink.start()
+        with pytest.raises(SinkMisconfigured, match="RUNLEDGER_GRAPH__DATABASE"):
+            await sink.write(_records(example_lines()[:1]))
+    finally:
+        await sink.close()
+
+
+async def test_the_neo4j_schema_is_online_when_the_sink_has_started(neo4j_uri: str) -> None:
+    sink = GraphSink(GraphSettings(uri=neo4j_uri))
+    await sink.start()
+    try:
+        states = await graph_query(sink, "SHOW INDEXES YIELD name, state RETURN name, state")
+    finally:
+        await sink.close()
+    names = {name for name, _ in states}
+    assert {"taskexecution_key_unique", "taskattempt_key_unique", "event_runid_occurredat"} <= names
+    assert {state for _, state in states} == {"ONLINE"}
+
+
+async def test_runledger_run_stops_on_a_misconfigured_graph_with_one_line(
+    kafka_bootstrap: str, topic: str, neo4j_uri: str, tmp_path: Path
+) -> None:
+    env = {
+        "RUNLEDGER_SINKS": "graph",
+        "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "RUNLEDGER_KAFKA__TOPIC": topic,
+        "RUNLEDGER_GRAPH__URI": neo4j_uri,
+        "RUNLEDGER_GRAPH__DATABASE": "nosuchdb",
+        "RUNLEDGER_METRICS__PORT": "0",
+    }
+    result = await runledger("run", env=env, cwd=tmp_path, timeout=60)
+    assert result.code == 2, result.stderr
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("runledger:")]
+    assert "graph sink cannot work as configured" in line
+    assert "RUNLEDGER_GRAPH__DATABASE" in line
+    assert "Traceback" not in result.stderr

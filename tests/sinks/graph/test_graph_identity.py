@@ -15,7 +15,8 @@ from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.neo4j_engine import Neo4jEngine
 
-from graph_reading import event_chain, query
+from graph_reading import event_chain, query, read_graph
+from support import graph_query
 
 _T0 = datetime(2025, 11, 14, 15, 0, tzinfo=UTC)
 
@@ -109,3 +110,20 @@ async def _next_links(sink: GraphSink, run_id: str) -> set[Any]:
         sink, f"MATCH (e:Event {{runId: $run}})-[n:NEXT]->() RETURN {identity}(n)", run=run_id
     )
     return {row[0] for row in rows}
+
+
+async def test_a_parent_or_plan_that_loses_leaves_nothing_behind(graph_sink: GraphSink) -> None:
+    """The run-start's parent and plan win over those a task-start repeats, in any order."""
+    start = _event("kid", 2, type="task-start", task_id="t", parent_run_id="p2", plan_id="x2")
+    run_start = _event("kid", 1, type="run-start", parent_run_id="p1", plan_id="x1")
+    await graph_sink.write([start])
+    await graph_sink.write([run_start])
+    apart = await read_graph(graph_sink)
+    await graph_query(graph_sink, "MATCH (n) DETACH DELETE n", write=True)
+    await graph_sink.write([start, run_start])
+    together = await read_graph(graph_sink)
+    assert apart == together
+    assert "Run:p2" not in apart["nodes"]
+    assert "Plan:x2" not in apart["nodes"]
+    assert ("kid", "CHILD_OF", "p1") in apart["relationships"]
+    assert ("kid", "EXECUTES_PLAN", "x1") in apart["relationships"]

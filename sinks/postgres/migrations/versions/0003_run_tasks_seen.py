@@ -3,10 +3,9 @@
 The writer adjusts a run's aggregates by the difference each batch makes to its task
 rows (``sinks.postgres.aggregates``); ``tasks_total`` and the status depend on the
 number of distinct tasks, which is stored here and filled in for existing runs.
-Numbered 0003 to follow the hardening branch's 0002 (issue 12) once both are merged.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-30
 """
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
