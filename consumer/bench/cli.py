@@ -57,7 +57,7 @@ def bench(
     Starts Apache Kafka (unless RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS is set), FalkorDB and
     Neo4j, creates and drops a scratch PostgreSQL database, and prints events/s (raw,
     per event, sink ceilings with small and large runs, end to end, the peer Quix
-    Streams when the `bench` extra is installed, the graph on both engines), ratios,
+    Streams when the bench extra is installed, the graph on both engines), ratios,
     event age at write, peak memory and which targets are met. The defaults take about
     half an hour on 2 cores; a quick look:
     runledger bench --events 5000 --repeat 1 --backlog 0 --latency-seconds 0
