@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
@@ -62,8 +62,10 @@ class _Partition:
     """What the pipeline told us about one assigned partition."""
 
     assigned_at: float
-    in_flight_offset: int | None = None
-    in_flight_timestamp: float | None = None  # seconds since the epoch
+    # First offset and timestamp (seconds since the epoch) of each batch handed over and
+    # not yet processed, oldest first: the pipeline fetches the next batch while the
+    # current one is written, so two can be in flight.
+    in_flight: list[tuple[int, float | None]] = field(default_factory=list)
     processed_up_to: int | None = None  # next offset after the last processed record
     last_processed_timestamp: float | None = None
     caught_up_at: float | None = None
@@ -109,12 +111,11 @@ class ConsumerLag:
             self._unexport(tp)
 
     def fetched(self, batches: Mapping[TopicPartition, Sequence[_Record]]) -> None:
-        """A batch was handed to the pipeline: its first records are the oldest unprocessed."""
+        """A batch was handed to the pipeline: its records are in flight until processed."""
         for tp, records in batches.items():
             state = self._partitions.get(tp)
             if state is not None and records:
-                state.in_flight_offset = records[0].offset
-                state.in_flight_timestamp = _seconds(records[0].timestamp)
+                state.in_flight.append((records[0].offset, _seconds(records[0].timestamp)))
 
     def processed(self, batches: Mapping[TopicPartition, Sequence[_Record]]) -> None:
         """The batch is written (and its dead letters acknowledged)."""
@@ -123,8 +124,8 @@ class ConsumerLag:
             state = self._partitions.get(tp)
             if state is None or not records:
                 continue
-            state.in_flight_offset = state.in_flight_timestamp = None
             state.processed_up_to = records[-1].offset + 1
+            state.in_flight = [b for b in state.in_flight if b[0] >= state.processed_up_to]
             state.last_processed_timestamp = _seconds(records[-1].timestamp)
             highwater = self._consumer.highwater(tp)
             if highwater is not None and not self._stale(tp) and highwater <= state.processed_up_to:
@@ -183,8 +184,8 @@ class ConsumerLag:
     def _oldest_unprocessed(state: _Partition | None, position: int | None) -> int | None:
         if state is None:
             return None
-        if state.in_flight_offset is not None:
-            return state.in_flight_offset
+        if state.in_flight:
+            return min(offset for offset, _ in state.in_flight)
         # Nothing in flight: the consumer's position is the next record to process (it also
         # steps over transaction markers, which the processed offsets alone would not).
         known = [o for o in (position, state.processed_up_to) if o is not None]
@@ -194,8 +195,9 @@ class ConsumerLag:
     def _age(state: _Partition, behind: int, now: float) -> float:
         if behind == 0:
             return 0.0
-        if state.in_flight_timestamp is not None:
-            return max(0.0, now - state.in_flight_timestamp)
+        oldest = min(state.in_flight, default=None)
+        if oldest is not None and oldest[1] is not None:
+            return max(0.0, now - oldest[1])
         bounds = [state.last_processed_timestamp, state.caught_up_at]
         since = max((b for b in bounds if b is not None), default=state.assigned_at)
         return max(0.0, now - since)

@@ -20,10 +20,8 @@ Delivery is at least once and never loses a record:
   moves past its record (one too large to park whole is parked without its value, see
   ``consumer.dead_letters``); if the topic refuses it for good, the pipeline halts rather
   than skip it;
-* the next batch is fetched and decoded while the current one is written (the sink's
-  waits overlap with that work), but written only after the current one is committed,
-  and dropped uncommitted on stop or when a rebalance came in between (its partitions'
-  positions were reset to the committed offsets, so it comes again).
+* a batch fetched across a rebalance is dropped uncommitted (its partitions' positions
+  were reset to the committed offsets, so it comes again).
 """
 
 from __future__ import annotations
@@ -163,7 +161,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         # Set unless a batch is being written; the rebalance listener waits for it.
         self._settled = asyncio.Event()
         self._settled.set()
-        # One getmany at a time: the next batch is fetched while a write may back off.
+        # One getmany at a time: a write backing off polls the consumer too.
         self._fetching = asyncio.Lock()
         self._sink_down = True  # until started; while down, assigned partitions stay paused
         self._log = log.bind(sink=sink.name, topic=options.topic)
@@ -184,21 +182,14 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await self._retrying(self._start_sink, "starting the sink")
             self._log.info("pipeline started")
-            upcoming: _Batch | None = None
             while not self._stop.is_set():
                 if self._sink_down:
                     await self._retrying(self._probe_sink, "waiting for the sink")
-                batch = upcoming or await self._fetch()
-                upcoming = None
+                batch = await self._fetch()
                 if batch is None or batch.generation != self._generation:
                     continue  # nothing, or fetched before a rebalance: it will come again
                 self._settled.clear()  # before the write starts: a revocation must wait for it
-                writing = asyncio.create_task(self._deliver_once(batch))
-                try:
-                    if not self._stop.is_set():
-                        upcoming = await self._fetch()  # the next batch, while this is written
-                finally:
-                    await writing
+                await self._deliver_once(batch)
         except BatchAbandoned:  # stopped while the sink was down: nothing was in flight
             pass
         except PipelineHalted as error:
@@ -209,8 +200,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _fetch(self) -> _Batch | None:
         """Fetch and decode one batch (None if nothing came within the poll timeout).
 
-        Runs while the previous batch is being written, so the write's waits on the
-        sink overlap with fetching and decoding; only one fetch runs at a time.
+        Only one fetch runs at a time: a write backing off polls the consumer too.
         """
         async with self._fetching:
             fetched: Fetched = await self._consumer.getmany(
