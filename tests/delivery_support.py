@@ -4,6 +4,7 @@ model, extra databases, consumer subprocesses and committed offsets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -18,18 +19,23 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consumer.dead_letters import KafkaDeadLetterQueue
+from consumer.kafka import consumer_options, producer_options
+from consumer.metrics import Metrics
+from consumer.pipeline import SinkPipeline
 from consumer.reconcile import compare, reference_snapshots
+from consumer.runner import pipeline_options
 from consumer.settings import Settings
 from consumer.topic_reader import read_topic
 from contracts import decode_event
-from sinks.base import RunSnapshot, SinkRecord, WriteResult
+from sinks.base import RunSnapshot, Sink, SinkRecord, WriteResult
 from sinks.graph import GraphSink
 from sinks.postgres import PostgresSink
 from sinks.postgres.queries import run_snapshots
@@ -371,3 +377,37 @@ async def topic_records(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes
     """Every record of a topic now, read without a consumer group (no join to wait for)."""
     settings = Settings(kafka={"bootstrap_servers": bootstrap, "topic": topic})  # type: ignore[arg-type]
     return [record async for record in read_topic(settings, topic, timeout=30)]
+
+
+@contextlib.asynccontextmanager
+async def hand_wired(
+    settings: Settings,
+    sink: Sink,
+    *,
+    metrics: Metrics | None = None,
+    pipeline_type: type[SinkPipeline] = SinkPipeline,
+    max_request_size: int | None = None,
+) -> AsyncIterator[tuple[SinkPipeline, AIOKafkaConsumer]]:
+    """One sink's pipeline wired as the runner wires it, but by hand, so a test can watch
+    it or cripple a part: its clients are started and subscribed, not the pipeline; on
+    exit the clients are stopped and the sink closed. The dead-letter queue cannot create
+    its topic."""
+    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, sink.name))
+    limit = {} if max_request_size is None else {"max_request_size": max_request_size}
+    producer = AIOKafkaProducer(**producer_options(settings.kafka), **limit)
+    pipeline = pipeline_type(
+        sink=sink,
+        consumer=consumer,
+        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, sink.name),
+        metrics=metrics or Metrics(),
+        options=pipeline_options(settings, sink.name),
+    )
+    await producer.start()
+    await consumer.start()
+    consumer.subscribe([settings.kafka.topic], listener=pipeline)
+    try:
+        yield pipeline, consumer
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await sink.close()

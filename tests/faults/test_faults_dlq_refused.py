@@ -8,15 +8,10 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
-from consumer.dead_letters import KafkaDeadLetterQueue
-from consumer.kafka import consumer_options, producer_options
-from consumer.metrics import Metrics
-from consumer.pipeline import DeadLetterRefused, SinkPipeline
-from consumer.runner import pipeline_options
+from consumer.pipeline import DeadLetterRefused
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
@@ -25,6 +20,7 @@ from delivery_support import (
     committed_offsets,
     events_stored,
     generate_stream,
+    hand_wired,
     produce_records,
     topic_records,
 )
@@ -49,25 +45,11 @@ async def test_a_refused_dead_letter_commits_nothing_past_its_record(
     # A producer whose requests cannot hold even the dead letter's own headers: left
     # without value, key and original headers it is still refused for good
     # (MessageSizeTooLargeError), so the pipeline must halt rather than skip it.
-    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, "postgres"))
-    producer = AIOKafkaProducer(**producer_options(settings.kafka), max_request_size=256)
-    pipeline = SinkPipeline(
-        sink=PostgresSink(postgres_settings),
-        consumer=consumer,
-        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, "postgres"),
-        metrics=Metrics(),
-        options=pipeline_options(settings),
-    )
-    await producer.start()
-    await consumer.start()
-    consumer.subscribe([topic], listener=pipeline)
-    try:
+    sink = PostgresSink(postgres_settings)
+    async with hand_wired(settings, sink, max_request_size=256) as (pipeline, _):
         with pytest.raises(DeadLetterRefused, match=rf"nothing is committed past decode error at "
                            rf"{topic}\[0\]@{bad_at}: not valid JSON"):  # fmt: skip
             await asyncio.wait_for(pipeline.run(), timeout=60)
-    finally:
-        await consumer.stop()
-        await producer.stop()
         await pipeline.sink.close()
     group = settings.kafka.group_id("postgres")
     committed = await committed_offsets(kafka_bootstrap, group, topic)

@@ -13,23 +13,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from kafka_waits import committed_now
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
-from consumer.dead_letters import KafkaDeadLetterQueue
-from consumer.kafka import consumer_options, producer_options
 from consumer.metrics import Metrics
-from consumer.pipeline import SinkPipeline
-from consumer.runner import pipeline_options
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
 from delivery_support import (
     check_ledger,
     generate_stream,
+    hand_wired,
     produce_records,
     topic_records,
 )
@@ -75,43 +71,30 @@ async def test_nothing_is_committed_past_a_dead_letter_until_its_topic_exists(
     assert settings.dead_letter_topic not in await _topics(kafka_bootstrap)
 
     # No way to create the topic (as without the ACL to do so): the send is retried.
-    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, "postgres"))
-    producer = AIOKafkaProducer(**producer_options(settings.kafka))
     metrics = Metrics()
-    pipeline = SinkPipeline(
-        sink=PostgresSink(postgres_settings),
-        consumer=consumer,
-        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, "postgres"),
-        metrics=metrics,
-        options=pipeline_options(settings),
-    )
-    await producer.start()
-    await consumer.start()
-    consumer.subscribe([topic], listener=pipeline)
-    running = asyncio.create_task(pipeline.run())
     group = settings.kafka.group_id("postgres")
-    try:
+    sink = PostgresSink(postgres_settings)
+    async with hand_wired(settings, sink, metrics=metrics) as (pipeline, _):
+        running = asyncio.create_task(pipeline.run())
+        try:
 
-        async def retried_twice() -> bool:
-            return metric(metrics, "runledger_dead_letter_failures_total", sink="postgres") >= 2
+            async def retried_twice() -> bool:
+                return metric(metrics, "runledger_dead_letter_failures_total", sink="postgres") >= 2
 
-        await wait_until(retried_twice, what="the dead-letter send failing, retried")
-        committed = await committed_now(kafka_bootstrap, group, topic)
-        assert committed.get(0, 0) <= bad_at, f"committed {committed} past the unparked record"
-        assert settings.dead_letter_topic not in await _topics(kafka_bootstrap)
+            await wait_until(retried_twice, what="the dead-letter send failing, retried")
+            committed = await committed_now(kafka_bootstrap, group, topic)
+            assert committed.get(0, 0) <= bad_at, f"committed {committed} past the unparked record"
+            assert settings.dead_letter_topic not in await _topics(kafka_bootstrap)
 
-        await create_topic(kafka_bootstrap, settings.dead_letter_topic)
+            await create_topic(kafka_bootstrap, settings.dead_letter_topic)
 
-        async def all_committed() -> bool:
-            return await committed_now(kafka_bootstrap, group, topic) == ends
+            async def all_committed() -> bool:
+                return await committed_now(kafka_bootstrap, group, topic) == ends
 
-        await wait_until(all_committed, what="offsets committed once the letter is parked")
-    finally:
-        pipeline.stop()
-        await asyncio.wait_for(running, timeout=30)
-        await consumer.stop()
-        await producer.stop()
-        await pipeline.sink.close()
+            await wait_until(all_committed, what="offsets committed once the letter is parked")
+        finally:
+            pipeline.stop()
+            await asyncio.wait_for(running, timeout=30)
     (letter,) = await topic_records(kafka_bootstrap, settings.dead_letter_topic)
     assert letter.value == POISON
     assert dict(letter.headers)[h.ORIGINAL_OFFSET] == str(bad_at).encode()

@@ -7,14 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.dead_letters import KafkaDeadLetterQueue
-from consumer.kafka import consumer_options, producer_options
 from consumer.metrics import Metrics
 from consumer.pipeline import SinkPipeline
-from consumer.runner import pipeline_options
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
@@ -22,10 +19,13 @@ from delivery_support import (
     check_ledger,
     events_stored,
     generate_stream,
+    hand_wired,
     keyed_by_run,
     produce_records,
 )
 from support import consuming, create_topic, make_settings, metric, proxied_postgres, wait_until
+
+SINK = "postgres"
 
 
 class WatchedPipeline(SinkPipeline):
@@ -52,70 +52,66 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
     proxy, proxied = await proxied_postgres(postgres_settings)
     settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 40})
     await create_topic(kafka_bootstrap, settings.dead_letter_topic)
-    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, "postgres"))
-    producer = AIOKafkaProducer(**producer_options(settings.kafka))
     metrics = Metrics()
-    pipeline = WatchedPipeline(
-        sink=PostgresSink(proxied),
-        consumer=consumer,
-        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, "postgres"),
-        metrics=metrics,
-        options=pipeline_options(settings),
-    )
-    await producer.start()
-    await consumer.start()
-    consumer.subscribe([topic], listener=pipeline)
-    task = asyncio.create_task(pipeline.run())
-
-    async def stored(count: int) -> bool:
-        return await events_stored(postgres_engine) == count
-
+    sink = PostgresSink(proxied)
+    wiring = hand_wired(settings, sink, metrics=metrics, pipeline_type=WatchedPipeline)
     try:
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
-        await wait_until(lambda: stored(len(set(first))), what="the first third")
-        # (Kafka may assign before the sink has started, when the listener pauses: it is
-        # resumed as soon as the sink is up.)
-        assert len(pipeline.assignments) == 1
-        assert not consumer.paused(), "sink up: not paused"
+        async with wiring as (watched, consumer):
+            assert isinstance(watched, WatchedPipeline)
+            pipeline = watched
+            task = asyncio.create_task(pipeline.run())
 
-        proxy.cut()
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
-        await wait_until(
-            lambda: _true(metric(metrics, "runledger_sink_retries_total", sink="postgres") >= 3),
-            what="the pipeline backing off",
-        )
-        # A second member joins the group (its sink is up): the partitions are dealt again.
-        async with consuming(settings, [PostgresSink(postgres_settings)]) as other:
-            await wait_until(
-                lambda: _true(len(pipeline.assignments) >= 2), what="the first rebalance"
-            )
-            await wait_until(
-                lambda: _true(_assigned(other) > 0),
-                what="the second member to hold partitions",
-            )
-        # It left again: every partition comes back to the pipeline whose sink is down.
-        await wait_until(
-            lambda: _true(len(pipeline.assignments) >= 3 and len(consumer.assignment()) == 3),
-            what="the partitions handed back",
-        )
-        assert all(paused for _, paused in pipeline.assignments[1:]), pipeline.assignments
-        assert set(consumer.paused()) >= consumer.assignment()
-        assert metric(metrics, "runledger_sink_up", sink="postgres") == 0
+            async def stored(count: int) -> bool:
+                return await events_stored(postgres_engine) == count
 
-        proxy.restore()
-        await wait_until(
-            lambda: stored(len(set(values))),
-            timeout=60,
-            what="the pipeline to resume by itself",
-        )
-        assert not consumer.paused()
+            try:
+                await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+                await wait_until(lambda: stored(len(set(first))), what="the first third")
+                # (Kafka may assign before the sink has started, when the listener pauses: it is
+                # resumed as soon as the sink is up.)
+                assert len(pipeline.assignments) == 1
+                assert not consumer.paused(), "sink up: not paused"
+
+                proxy.cut()
+                await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+                await wait_until(
+                    lambda: _true(
+                        metric(metrics, "runledger_sink_retries_total", sink="postgres") >= 3
+                    ),
+                    what="the pipeline backing off",
+                )
+                # A second member joins the group (its sink is up): the partitions are dealt again.
+                async with consuming(settings, [PostgresSink(postgres_settings)]) as other:
+                    await wait_until(
+                        lambda: _true(len(pipeline.assignments) >= 2), what="the first rebalance"
+                    )
+                    await wait_until(
+                        lambda: _true(_assigned(other) > 0),
+                        what="the second member to hold partitions",
+                    )
+                # It left again: every partition comes back to the pipeline whose sink is down.
+                await wait_until(
+                    lambda: _true(
+                        len(pipeline.assignments) >= 3 and len(consumer.assignment()) == 3
+                    ),
+                    what="the partitions handed back",
+                )
+                assert all(paused for _, paused in pipeline.assignments[1:]), pipeline.assignments
+                assert set(consumer.paused()) >= consumer.assignment()
+                assert metric(metrics, "runledger_sink_up", sink="postgres") == 0
+
+                proxy.restore()
+                await wait_until(
+                    lambda: stored(len(set(values))),
+                    timeout=60,
+                    what="the pipeline to resume by itself",
+                )
+                assert not consumer.paused()
+            finally:
+                pipeline.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=30)
     finally:
-        pipeline.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=30)
-        await consumer.stop()
-        await producer.stop()
-        await pipeline.sink.close()
         await proxy.stop()
     await check_ledger(postgres_engine, values, faults=3, name="rebalance while the sink is down")
 
