@@ -1,14 +1,26 @@
-"""aiokafka client options from settings: brokers, security (SASL, TLS) and fetch limits."""
+"""The one place Kafka clients are built from settings: brokers, security, limits.
+
+Every consumer, producer and admin client of runledger (the pipelines, the dead-letter
+reader and replay, ``publish``, the demo and the benchmark) comes from here, so each one
+honours the SASL and TLS settings the same way.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from consumer.kafka_auth import token_provider
 from consumer.settings import KafkaSettings
+
+log = structlog.get_logger("runledger.kafka")
 
 
 def connection_options(kafka: KafkaSettings) -> dict[str, Any]:
@@ -73,3 +85,56 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
         return []
     found: set[int] = await consumer._client._wait_on_metadata(topic)
     return [TopicPartition(topic, p) for p in sorted(found)]
+
+
+def new_consumer(
+    kafka: KafkaSettings, sink: str | None = None, **overrides: Any
+) -> AIOKafkaConsumer:
+    """The sink's group consumer; without ``sink``, a group-less reader from its earliest record."""
+    if sink is not None:
+        options = consumer_options(kafka, sink)
+    else:
+        options = {
+            **connection_options(kafka),
+            "group_id": None,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_partition_fetch_bytes": kafka.max_partition_fetch_bytes,
+        }
+    return AIOKafkaConsumer(**{**options, **overrides})
+
+
+def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
+    """A durable producer (``producer_options``), with ``overrides`` such as size limits."""
+    return AIOKafkaProducer(**{**producer_options(kafka), **overrides})
+
+
+@contextlib.asynccontextmanager
+async def admin_client(kafka: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client, closed on exit."""
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def create_topics(
+    kafka: KafkaSettings,
+    topics: Sequence[str],
+    partitions: int = 1,
+    configs: Mapping[str, str] | None = None,
+) -> None:
+    """Create the topics that do not exist yet (another client creating one too is fine)."""
+    async with admin_client(kafka) as admin:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(t, partitions, 1, topic_configs=dict(configs or {}))
+            for t in topics
+            if t not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+            log.info("created topics", topics=[t.name for t in missing])

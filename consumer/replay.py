@@ -18,11 +18,10 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from consumer import dead_letters as h
-from consumer.kafka import producer_options
+from consumer.kafka import new_producer
 from consumer.settings import Settings
 from consumer.topic_reader import read_topic
 
@@ -174,9 +173,7 @@ async def replay(
 ) -> None:
     """Send the planned records to the target topic and wait for every acknowledgement."""
     limit = max(settings.max_message_bytes, settings.kafka.max_partition_fetch_bytes)
-    producer = AIOKafkaProducer(
-        **producer_options(settings.kafka), max_request_size=limit + 64 * 1024
-    )
+    producer = new_producer(settings.kafka, max_request_size=limit + 64 * 1024)
     await producer.start()
     try:
         now = datetime.now(UTC)

@@ -15,23 +15,30 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterator,
+    Sequence,
+)
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type
 
 from consumer.backoff import backoff
 from consumer.dead_letters import KafkaDeadLetterQueue
 from consumer.health import Health, monitoring
 from consumer.http import serving
-from consumer.kafka import connection_options, consumer_options, producer_options
+from consumer.kafka import create_topics, new_consumer, new_producer
 from consumer.metrics import Metrics
-from consumer.pipeline import PipelineOptions, SinkPipeline
+from consumer.pipeline import PipelineOptions, PipelineStatus, SinkPipeline
 from consumer.settings import Settings
 from sinks.base import Sink
 
@@ -86,21 +93,6 @@ def pipeline_options(settings: Settings, sink: str | None = None) -> PipelineOpt
     )
 
 
-async def ensure_topics(settings: Settings, topics: Sequence[str], partitions: int = 1) -> None:
-    """Create topics that do not exist yet (the dead-letter topic, typically)."""
-    admin = AIOKafkaAdminClient(**connection_options(settings.kafka))
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-            log.info("created topics", topics=[t.name for t in missing])
-    finally:
-        await admin.close()
-
-
 async def _with_broker_retries(settings: Settings, what: str, action: object) -> None:
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(KafkaError),
@@ -123,12 +115,10 @@ async def open_pipeline(
 ) -> AsyncIterator[RunningPipeline]:
     """Start the clients of one sink's pipeline and close them all on exit, within ``budget``."""
     budget = budget or ShutdownBudget(settings.shutdown_timeout_seconds)
-    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, sink.name))
+    consumer = new_consumer(settings.kafka, sink.name)
     # A dead letter is as large as the record it carries, which may be over our own limit.
     max_request = max(settings.max_message_bytes, settings.kafka.max_partition_fetch_bytes)
-    producer = AIOKafkaProducer(
-        **producer_options(settings.kafka), max_request_size=max_request + 64 * 1024
-    )
+    producer = new_producer(settings.kafka, max_request_size=max_request + 64 * 1024)
     pipeline = SinkPipeline(
         sink=sink,
         consumer=consumer,
@@ -136,7 +126,7 @@ async def open_pipeline(
             producer,
             settings.dead_letter_topic,
             sink.name,
-            create_topic=lambda: ensure_topics(settings, [settings.dead_letter_topic]),
+            create_topic=lambda: create_topics(settings.kafka, [settings.dead_letter_topic]),
         ),
         metrics=metrics,
         options=pipeline_options(settings, sink.name),
@@ -169,19 +159,55 @@ async def _close_bounded(
         log.warning("client did not close cleanly", sink=sink, error="cancelled inside the client")
 
 
-async def run_sinks(
+@dataclass(eq=False)
+class SinksHandle:
+    """What ``run_sinks`` returns at once: each pipeline's status while they run, and the end.
+
+    Awaiting the handle waits until the pipelines have stopped and raises what stopped
+    them, if anything failed; ``stop()`` asks them to finish their batches and stop.
+    """
+
+    stopping: asyncio.Event
+    pipelines: list[SinkPipeline] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    def status(self) -> dict[str, PipelineStatus]:
+        """Each pipeline's status by sink name; empty until the pipelines have started."""
+        return {p.sink.name: p.status for p in self.pipelines}
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def done(self) -> bool:
+        return self.task is not None and self.task.done()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        assert self.task is not None
+        return self.task.__await__()
+
+
+def run_sinks(
     settings: Settings,
     sinks: Sequence[Sink],
     metrics: Metrics,
     stopping: asyncio.Event | None = None,
-) -> None:
-    """Run a pipeline per sink until SIGTERM/SIGINT, ``stopping`` is set, or one fails.
+) -> SinksHandle:
+    """Start a pipeline per sink; they run until SIGTERM/SIGINT, ``stop()`` or a failure.
 
     The metrics and health endpoint is up first (alive while the broker is awaited) and
     goes last; each pipeline's sink probe and lag sampler run while it runs. A signal
     during start-up (a pod stopped while its broker is still unreachable) ends it cleanly.
+    Call it inside the event loop that is to run the pipelines.
     """
-    stopping = stopping or asyncio.Event()
+    handle = SinksHandle(stopping or asyncio.Event())
+    handle.task = asyncio.create_task(_run_sinks(settings, sinks, metrics, handle))
+    return handle
+
+
+async def _run_sinks(
+    settings: Settings, sinks: Sequence[Sink], metrics: Metrics, handle: SinksHandle
+) -> None:
+    stopping = handle.stopping
     budget = ShutdownBudget(settings.shutdown_timeout_seconds)
     with _signals_set(stopping):
         async with contextlib.AsyncExitStack() as stack:
@@ -192,7 +218,7 @@ async def run_sinks(
                 await _with_broker_retries(
                     settings,
                     "creating topics",
-                    lambda: ensure_topics(settings, [settings.dead_letter_topic]),
+                    lambda: create_topics(settings.kafka, [settings.dead_letter_topic]),
                 )
                 return [
                     await stack.enter_async_context(open_pipeline(settings, s, metrics, budget))
@@ -205,7 +231,8 @@ async def run_sinks(
                 return
             for r in running:
                 await stack.enter_async_context(monitoring(r.pipeline, metrics, health))
-            await supervise([r.pipeline for r in running], budget, stopping)
+            handle.pipelines.extend(r.pipeline for r in running)
+            await supervise(handle.pipelines, budget, stopping)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from consumer.kafka import connection_options, topic_partitions
+from consumer.kafka import new_consumer, topic_partitions
 from consumer.settings import Settings
 
 
@@ -26,13 +26,7 @@ async def read_topic(
     settings: Settings, topic: str, timeout: float = 60.0
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic``, each partition in offset order."""
-    consumer = AIOKafkaConsumer(
-        **connection_options(settings.kafka),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=settings.kafka.max_partition_fetch_bytes,
-    )
+    consumer = new_consumer(settings.kafka)
     await consumer.start()
     try:
         partitions = await _partitions(consumer, topic, timeout)

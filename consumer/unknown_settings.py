@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from consumer.config_reference import variables
+from consumer.settings_catalog import variables
 
 PREFIX = "RUNLEDGER_"
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.embedded import running, start_falkordb
+from consumer.sandbox.embedded import running, start_falkordb
 from consumer.sandbox.kafka_server import start_kafka
 from consumer.sandbox.neo4j_server import start_neo4j
 from sinks.graph.falkordb_engine import FalkorDBEngine

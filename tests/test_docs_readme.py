@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer import config_reference
+from consumer.sandbox import config_reference
 from consumer.cli.app import app
 from sinks.registry import available_sinks
 
@@ -29,7 +29,7 @@ def test_the_configuration_reference_matches_the_settings_models() -> None:
     readme = README.read_text(encoding="utf-8")
     assert config_reference.embed(readme, config_reference.render()) == readme, (
         "README.md's configuration reference is stale: "
-        "run python -m consumer.config_reference --write"
+        "run python -m consumer.sandbox.config_reference --write"
     )
 
 

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from consumer.bench.cli import bench
-from consumer.cli import demo, dlq, errors, migrate, publish, reconcile, run, runs
+from consumer.cli import bench, demo, dlq, errors, migrate, publish, reconcile, run, runs
 from consumer.cli.help import hide_flag_types
 from consumer.metrics import package_version
 
@@ -48,7 +47,7 @@ app.command("run")(run.run)
 app.command("migrate")(migrate.migrate)
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
-app.command("bench")(bench)
+app.command("bench")(bench.bench)
 app.add_typer(runs.app, name="runs")
 app.add_typer(dlq.app, name="dlq")
 app.command("reconcile")(reconcile.reconcile_command)

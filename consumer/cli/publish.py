@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import typer
-from aiokafka import AIOKafkaProducer
 
 from consumer.config import load_settings
-from consumer.kafka import producer_options
+from consumer.kafka import new_producer
 from consumer.settings import Settings
 from contracts import DecodeError, decode_event
 
@@ -84,7 +83,7 @@ def _key(line: bytes) -> bytes | None:
 
 
 async def _send(settings: Settings, topic: str, lines: list[bytes]) -> int:
-    producer = AIOKafkaProducer(**producer_options(settings.kafka))
+    producer = new_producer(settings.kafka)
     await producer.start()
     try:
         pending = [await producer.send(topic, value=line, key=_key(line)) for line in lines]

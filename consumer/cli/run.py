@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from typing import Annotated
 
 import structlog
@@ -13,7 +14,9 @@ from consumer.config import build_sinks, load_settings, sinks_source
 from consumer.logging import configure_logging, masked_settings
 from consumer.metrics import Metrics, package_version
 from consumer.runner import run_sinks
+from consumer.settings import Settings
 from consumer.unknown_settings import unknown_variables
+from sinks.base import Sink
 
 log = structlog.get_logger("runledger")
 
@@ -46,6 +49,10 @@ def run(
         settings=masked_settings(settings),  # the effective configuration, secrets masked
     )
     try:
-        asyncio.run(run_sinks(settings, sinks, Metrics()))
+        asyncio.run(_until_stopped(settings, sinks))
     except KeyboardInterrupt:  # a second Ctrl-C: stop at once
         raise typer.Exit(130) from None
+
+
+async def _until_stopped(settings: Settings, sinks: Sequence[Sink]) -> None:
+    await run_sinks(settings, sinks, Metrics())

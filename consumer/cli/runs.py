@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.cli.reading import ReadError, open_ledger, parse_moment
 from consumer.config import load
+from consumer.display import STATUS_STYLES, human_duration
 from sinks.postgres.queries import RunDetail, RunFilter, RunPage, get_run, list_runs
 from sinks.postgres.settings import PostgresSettings
 
@@ -29,11 +30,6 @@ app = typer.Typer(
 )
 
 RUN_STATUSES = ("pending", "running", "waiting", "completed", "failed", "cancelled", "partial")
-STATUS_STYLES = {
-    "completed": "green", "success": "green", "failed": "red", "failure": "red",
-    "partial": "yellow", "cancelled": "magenta", "skipped": "dim", "waiting": "cyan",
-    "running": "blue", "pending": "dim",
-}  # fmt: skip
 
 NARROW = 110
 """Below this terminal width, tables leave out their least needed columns."""
@@ -173,19 +169,6 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
-
-
-def human_duration(ms: int | None) -> str:
-    """3.2 s, 4m05s, 2h10m: a duration a person reads at a glance."""
-    if ms is None:
-        return "-"
-    if ms < 1000:
-        return f"{ms} ms"
-    seconds = ms / 1000
-    if seconds < 59.95:  # 59.96 s would print as "60.0 s"
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s" if minutes < 120 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
 def _exact_duration(ms: int | None) -> str:

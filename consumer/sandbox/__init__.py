@@ -1,5 +1,12 @@
-"""Engines the demo, the benchmark and the test suite start on this machine.
+"""Everything around the consumer that is not on its production path.
 
-Nothing here is on the consumer's production path: these modules launch servers
-(Apache Kafka and Neo4j from Maven Central jars) on 127.0.0.1 for tests and benchmarks.
+``runledger run`` never imports this package. It holds what the demo, the benchmark,
+the docs and the test suite need on one machine:
+
+* ``embedded``, ``kafka_server``, ``neo4j_server``, ``maven``: engines started on
+  127.0.0.1 (Tansu and FalkorDB from PyPI, Apache Kafka and Neo4j from Maven Central);
+* ``stream``: the generator of realistic telemetry and the totals it must give;
+* ``demo``: ``runledger demo``'s job on the embedded engines, and its summary;
+* ``bench``: ``runledger bench``'s measurements;
+* ``config_reference``: the configuration reference, generated from the settings.
 """

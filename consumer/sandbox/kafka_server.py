@@ -13,7 +13,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from consumer.embedded import LOCALHOST, EmbeddedEngineError, EmbeddedProcess, free_port, launch
+from consumer.sandbox.embedded import (
+    LOCALHOST,
+    EmbeddedEngineError,
+    EmbeddedProcess,
+    free_port,
+    launch,
+)
 from consumer.sandbox.maven import engine_jars, java_binary
 
 HEAP = "-Xmx512m"

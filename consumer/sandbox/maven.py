@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from consumer.embedded import EmbeddedEngineError
+from consumer.sandbox.embedded import EmbeddedEngineError
 
 JVM_FILES = Path(__file__).resolve().parent / "jvm"
 COMPLETE = ".complete"

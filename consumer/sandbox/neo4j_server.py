@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consumer.embedded import EmbeddedProcess, free_port, launch
+from consumer.sandbox.embedded import EmbeddedProcess, free_port, launch
 from consumer.sandbox.maven import JVM_FILES, engine_jars, java_binary
 
 HEAP = "-Xmx768m"

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from consumer.cli.app import app
-from consumer.cli.runs import human_duration
-from consumer.generator import ExpectedTotals, generate
+from consumer.display import human_duration
+from consumer.sandbox.stream import ExpectedTotals, generate
 from sinks.postgres import PostgresSink
 from sinks.postgres.engine import create_engine
 from sinks.postgres.settings import PostgresSettings

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumer.generator import generate
+from consumer.sandbox.stream import generate
 
 RUNLEDGER = Path(sys.executable).with_name("runledger")
 

@@ -14,8 +14,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from consumer.cli.app import app
-from consumer.cli.demo import DemoSetup, run_demo
-from consumer.generator import generate
+from consumer.sandbox.demo.run import DemoSetup, run_demo
+from consumer.sandbox.stream import generate
 from sinks.registry import available_sinks
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from consumer.generator import generate, valid_events
+from consumer.sandbox.stream import generate, valid_events
 from contracts import DecodeError, decode_event
 
 

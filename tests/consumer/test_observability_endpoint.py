@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.embedded import free_port
 from consumer.lag import SAMPLE_INTERVAL_SECONDS
 from consumer.metrics import package_version
+from consumer.sandbox.embedded import free_port
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 

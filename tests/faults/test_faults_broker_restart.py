@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.embedded import free_port, running
+from consumer.sandbox.embedded import free_port, running
 from consumer.sandbox.kafka_server import KafkaPorts, start_kafka
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings

@@ -13,7 +13,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.embedded import free_port, running
+from consumer.sandbox.embedded import free_port, running
 from consumer.sandbox.kafka_server import start_kafka
 from sinks.postgres.settings import PostgresSettings
 

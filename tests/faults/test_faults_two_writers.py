@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumer.generator import generate
 from consumer.metrics import Metrics
+from consumer.sandbox.stream import generate
 from contracts import DecodeError, decode_event
 from sinks.base import Sink, SinkRecord
 from sinks.graph import GraphSink

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helm_render import Rendered, RenderFn, ci_files
 
-from consumer.config_reference import variables
+from consumer.settings_catalog import variables
 
 
 def _runledger_variables(rendered: Rendered) -> set[str]:

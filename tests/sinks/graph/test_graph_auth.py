@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from consumer.embedded import free_port
+from consumer.sandbox.embedded import free_port
 from sinks.base import SinkMisconfigured
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings

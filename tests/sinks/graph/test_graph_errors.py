@@ -9,7 +9,7 @@ import neo4j.exceptions as neo4j_errors
 import pytest
 import redis.exceptions as redis_errors
 
-from consumer.embedded import free_port
+from consumer.sandbox.embedded import free_port
 from contracts import decode_event
 from sinks.base import PermanentSinkError, SinkMisconfigured, SinkRecord, TransientSinkError
 from sinks.graph import GraphSink

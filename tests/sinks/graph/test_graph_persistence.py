@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from consumer.embedded import free_port
+from consumer.sandbox.embedded import free_port
 from contracts import decode_event
 from sinks.base import SinkRecord
 from sinks.graph import GraphSink
@@ -29,7 +29,7 @@ from delivery_support import generate_stream, graph_rows
 from support import wait_until
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "graph.md"
-EMBEDDED = ["--save", "", "--appendonly", "no"]  # as consumer/embedded.py starts it
+EMBEDDED = ["--save", "", "--appendonly", "no"]  # as consumer/sandbox/embedded.py starts it
 
 
 def documented_settings(data_dir: Path) -> list[str]:

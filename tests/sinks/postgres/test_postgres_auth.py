@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from consumer.embedded import free_port
+from consumer.sandbox.embedded import free_port
 
 from delivery_support import runledger
 from support import wait_until

@@ -29,10 +29,11 @@ def peer_available() -> bool:
 async def peer_eps(bootstrap: str, topic: str, dsn: str, table: str, count: int) -> float:
     """Events per second of the peer consuming ``count`` events of ``topic`` into ``table``."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "consumer.bench.peer_app", bootstrap, topic, dsn, table, str(count),
+        *(sys.executable, "-m", "consumer.sandbox.bench.peer_app"),
+        *(bootstrap, topic, dsn, table, str(count)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     try:
         out, err = await process.communicate()
     except asyncio.CancelledError:

@@ -15,18 +15,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from consumer.bench.ceiling import sink_ceiling_eps, sink_records
-from consumer.bench.endtoend import AgeRecordingSink, consume, e2e_eps
-from consumer.bench.events import keyed_events
-from consumer.bench.latency import percentile, start_publisher
-from consumer.bench.load import create_topic, load_topic
-from consumer.bench.memory import drain_backlog
-from consumer.bench.peer import INSTALL_HINT, peer_available, peer_eps
-from consumer.bench.per_event import per_event_eps
-from consumer.bench.raw import raw_eps
-from consumer.bench.report import Figures, graph_figure
-from consumer.bench.run_size import LARGE_RUNS, SMALL_RUNS, sized_run_events
-from consumer.bench.services import (
+from consumer.config import load_settings
+from consumer.kafka import create_topics
+from consumer.logging import configure_logging
+from consumer.pipeline import PipelineStatus
+from consumer.sandbox.bench.ceiling import sink_ceiling_eps, sink_records
+from consumer.sandbox.bench.endtoend import AgeRecordingSink, consume, e2e_eps
+from consumer.sandbox.bench.events import keyed_events
+from consumer.sandbox.bench.latency import percentile, start_publisher
+from consumer.sandbox.bench.load import load_topic
+from consumer.sandbox.bench.memory import drain_backlog
+from consumer.sandbox.bench.peer import INSTALL_HINT, peer_available, peer_eps
+from consumer.sandbox.bench.per_event import per_event_eps
+from consumer.sandbox.bench.raw import raw_eps
+from consumer.sandbox.bench.report import Figures, graph_figure
+from consumer.sandbox.bench.run_size import LARGE_RUNS, SMALL_RUNS, sized_run_events
+from consumer.sandbox.bench.services import (
     PEER_TABLE,
     broker,
     empty_tables,
@@ -35,9 +39,6 @@ from consumer.bench.services import (
     scratch_database,
     server_url,
 )
-from consumer.config import load_settings
-from consumer.logging import configure_logging
-from consumer.pipeline import SinkPipeline
 from consumer.settings import LogSettings, Settings
 from sinks.base import Sink, SinkRecord
 from sinks.graph.bench import measure_graph, scratch_graph
@@ -154,7 +155,7 @@ class _Bench:
         topic = f"bench-{uuid.uuid4().hex[:8]}"
         self.progress(f"generating and loading {o.events:,} events into {topic}")
         keyed = list(keyed_events(o.events, o.seed))
-        await load_topic(self.bootstrap, topic, keyed, o.partitions)
+        await load_topic(self._settings(topic).kafka, keyed, o.partitions)
         records = sink_records((value for _, value in keyed), topic)
         del keyed
         sized = {
@@ -232,19 +233,20 @@ class _Bench:
         count = max(1, int(rate * o.latency_seconds))
         topic = f"bench-latency-{uuid.uuid4().hex[:8]}"
         self.progress(f"event age at write: {rate:,.0f} events/s for {o.latency_seconds:.0f}s")
-        await create_topic(self.bootstrap, topic, o.partitions)
+        settings = self._settings(topic)
+        await create_topics(settings.kafka, [topic], o.partitions)
         await empty_tables(self.engine)
         sink = AgeRecordingSink(PostgresSink(self.postgres))
         publisher = None
 
-        def finished(pipeline: SinkPipeline) -> bool:
+        def finished(status: PipelineStatus) -> bool:
             nonlocal publisher
-            if publisher is None and pipeline.status.joined:
-                publisher = start_publisher(self.bootstrap, topic, o.partitions, rate, count)
+            if publisher is None and status.joined:
+                publisher = start_publisher(settings.kafka, o.partitions, rate, count)
             return len(sink.ages) >= count
 
         try:
-            await consume(self._settings(topic), [sink], finished)
+            await consume(settings, [sink], finished)
         finally:
             if publisher is not None:
                 publisher.join(30)
@@ -258,7 +260,9 @@ class _Bench:
             return
         topic = f"bench-backlog-{uuid.uuid4().hex[:8]}"
         self.progress(f"loading a backlog of {o.backlog:,} events into {topic}")
-        await load_topic(self.bootstrap, topic, keyed_events(o.backlog, o.seed + 1), o.partitions)
+        await load_topic(
+            self._settings(topic).kafka, keyed_events(o.backlog, o.seed + 1), o.partitions
+        )
         await empty_tables(self.engine)
         self.progress("draining the backlog with `runledger run`, sampling its memory")
         env = {

@@ -1,4 +1,4 @@
-"""The benchmark's events: realistic runs from ``consumer.generator``, keyed by run_id.
+"""The benchmark's events: realistic runs from ``consumer.sandbox.stream``, keyed by run_id.
 
 Events come in chunks, each a separate stretch of simulated time (so run ids never
 collide), so that a backlog of a million events never sits in memory at once. Every
@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pydantic_core
 
-from consumer.generator import DEFAULT_START, valid_events
+from consumer.sandbox.stream import DEFAULT_START, valid_events
 
 Keyed = tuple[bytes, bytes]
 

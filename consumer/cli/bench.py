@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from consumer.bench.report import print_json, print_table
-from consumer.bench.run import BenchOptions, run_bench
-from consumer.embedded import EmbeddedEngineError
+from consumer.sandbox.bench.report import print_json, print_table
+from consumer.sandbox.bench.run import BenchOptions, run_bench
+from consumer.sandbox.embedded import EmbeddedEngineError
 
 
 def bench(

@@ -19,30 +19,33 @@ from typing import Any
 import pydantic_core
 from aiokafka import AIOKafkaProducer
 
-from consumer.bench.events import keyed_events
+from consumer.kafka import new_producer
+from consumer.sandbox.bench.events import keyed_events
+from consumer.settings import KafkaSettings
 
 TICK_SECONDS = 0.005
 
 
-def publish_paced(bootstrap: str, topic: str, partitions: int, rate: float, count: int) -> None:
+def publish_paced(kafka: KafkaSettings, partitions: int, rate: float, count: int) -> None:
     """Publish ``count`` fresh events at ``rate`` per second (runs in its own process)."""
-    asyncio.run(_publish(bootstrap, topic, partitions, rate, count))
+    asyncio.run(_publish(kafka, partitions, rate, count))
 
 
 def start_publisher(
-    bootstrap: str, topic: str, partitions: int, rate: float, count: int
+    kafka: KafkaSettings, partitions: int, rate: float, count: int
 ) -> multiprocessing.process.BaseProcess:
     """The paced publisher as a child process (spawned: no state shared with us)."""
     context = multiprocessing.get_context("spawn")
     process = context.Process(
-        target=publish_paced, args=(bootstrap, topic, partitions, rate, count), daemon=True
+        target=publish_paced, args=(kafka, partitions, rate, count), daemon=True
     )
     process.start()
     return process
 
 
-async def _publish(bootstrap: str, topic: str, partitions: int, rate: float, count: int) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+async def _publish(kafka: KafkaSettings, partitions: int, rate: float, count: int) -> None:
+    topic = kafka.topic
+    producer = new_producer(kafka, linger_ms=0)
     await producer.start()
     try:
         # Generated and parsed before the clock starts: the load must be steady from the

@@ -1,6 +1,6 @@
 """The configuration reference, generated from the settings models so it cannot drift.
 
-``python -m consumer.config_reference`` prints it as Markdown; ``--write`` puts it into the
+``python -m consumer.sandbox.config_reference`` prints it as Markdown; ``--write`` puts it into the
 README between the markers below, ``--check`` exits 1 when the README is out of date (a
 test does the same). Covered: ``consumer.settings.Settings`` and the settings class of
 every installed sink plugin, each variable with its type, default and description.
@@ -11,41 +11,24 @@ from __future__ import annotations
 import argparse
 import sys
 import types
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
-from consumer.settings import Settings
-from sinks.registry import available_sinks, load_plugin
+from consumer.settings_catalog import fields, settings_models
 
-START = "<!-- config-reference:start: python -m consumer.config_reference --write -->"
+START = "<!-- config-reference:start: python -m consumer.sandbox.config_reference --write -->"
 END = "<!-- config-reference:end -->"
 
 
 def render() -> str:
     """The whole reference: the consumer's settings, then one section per installed sink."""
-    sections = [_section("Consumer", Settings, "RUNLEDGER_")]
-    for name in available_sinks():
-        settings_type = load_plugin(name).settings_type
-        prefix = str(settings_type.model_config.get("env_prefix", ""))
-        sections.append(_section(f"Sink `{name}`", settings_type, prefix))
-    return "\n\n".join(sections) + "\n"
-
-
-def variables() -> set[str]:
-    """Every environment variable runledger reads: the consumer's and each installed sink's."""
-    names = {name for name, _ in _fields(Settings, "RUNLEDGER_")}
-    for sink in available_sinks():
-        settings_type = load_plugin(sink).settings_type
-        prefix = str(settings_type.model_config.get("env_prefix", ""))
-        names.update(name for name, _ in _fields(settings_type, prefix))
-    return names
+    return "\n\n".join(_section(*model) for model in settings_models()) + "\n"
 
 
 def _section(title: str, model: type[BaseSettings], prefix: str) -> str:
@@ -55,29 +38,12 @@ def _section(title: str, model: type[BaseSettings], prefix: str) -> str:
         "| variable | type | default | description |",
         "| --- | --- | --- | --- |",
     ]
-    for name, field in _fields(model, prefix):
+    for name, field in fields(model, prefix):
         lines.append(
             f"| `{name}` | {_type(field.annotation)} | {_default(field)} | "
             f"{_cell(field.description or '')} |"
         )
     return "\n".join(lines)
-
-
-def _fields(
-    model: type[BaseModel], prefix: str, nested: bool = False
-) -> Iterator[tuple[str, FieldInfo]]:
-    """(environment variable, field) of every leaf setting, nested models expanded.
-
-    The class's ``env_prefix`` is followed directly by the field name; a nested model's
-    fields follow their parent's variable after the ``__`` delimiter.
-    """
-    for name, field in model.model_fields.items():
-        variable = (f"{prefix}__{name}" if nested else f"{prefix}{name}").upper()
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from _fields(annotation, variable, nested=True)
-        else:
-            yield variable, field
 
 
 def _type(annotation: Any) -> str:
@@ -138,7 +104,7 @@ def embed(document: str, reference: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m consumer.config_reference")
+    parser = argparse.ArgumentParser(prog="python -m consumer.sandbox.config_reference")
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="update the README in place")
@@ -154,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         if updated != current:
             print(
                 f"{options.readme}: the configuration reference is out of date; run "
-                "python -m consumer.config_reference --write",
+                "python -m consumer.sandbox.config_reference --write",
                 file=sys.stderr,
             )
             return 1

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from consumer.cli.runs import STATUS_STYLES, human_duration
-from consumer.generator import ExpectedTotals
-from consumer.kafka import topic_partitions
+from consumer import dead_letters as h
+from consumer.display import STATUS_STYLES, human_duration
+from consumer.replay import read_dead_letters
+from consumer.sandbox.stream import ExpectedTotals
+from consumer.settings import Settings
 from sinks.postgres.queries import LedgerOverview
 
 DLQ_READ_TIMEOUT_SECONDS = 15.0
@@ -78,38 +78,19 @@ class DemoReport:
         return {reason: group.records for reason, group in sorted(self.dead_letters.items())}
 
 
-async def read_dead_letters(
-    bootstrap: str, topic: str, count: int, timeout: float = DLQ_READ_TIMEOUT_SECONDS
-) -> dict[str, DeadLetterGroup]:
-    """Read ``count`` records of the dead-letter topic and group them by reason."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
+async def group_dead_letters(settings: Settings) -> dict[str, DeadLetterGroup]:
+    """The dead-letter topic grouped by reason, as ``runledger dlq list`` reads it.
+
+    A record dead-lettered by both pipelines is one record with the sinks that parked it.
+    """
+    seen: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
     sinks: dict[str, set[str]] = defaultdict(set)
     examples: dict[str, str] = {}
-    read = 0
-    try:
-        assigned = await topic_partitions(consumer, topic)
-        if not assigned:
-            return {}
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        deadline = time.monotonic() + timeout
-        while read < count and time.monotonic() < deadline:
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                for record in batch:
-                    read += 1
-                    headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
-                    reason = headers.get("runledger.error.reason", "unknown")
-                    origin = (
-                        headers.get("runledger.original.partition", "?"),
-                        headers.get("runledger.original.offset", "?"),
-                    )
-                    seen[reason].add(origin)
-                    sinks[reason].add(headers.get("runledger.sink", "?"))
-                    examples.setdefault(reason, headers.get("runledger.error.message", ""))
-    finally:
-        await consumer.stop()
+    async for letter in read_dead_letters(settings, settings.dead_letter_topic):
+        reason = letter.header(h.REASON) or "unknown"
+        seen[reason].add(letter.original)
+        sinks[reason].add(letter.header(h.SINK) or "?")
+        examples.setdefault(reason, letter.header(h.MESSAGE))
     return {
         reason: DeadLetterGroup(len(origins), tuple(sorted(sinks[reason])), examples[reason])
         for reason, origins in sorted(seen.items())

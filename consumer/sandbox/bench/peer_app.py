@@ -2,8 +2,8 @@
 
 What a team would write with a general stream framework: every event a row, upserted
 on ``event_id`` into one table (columns added as new fields appear), at-least-once, one
-process. Started by ``consumer.bench.peer`` as
-``python -m consumer.bench.peer_app BOOTSTRAP TOPIC DSN TABLE COUNT``; it prints one JSON
+process. Started by ``consumer.sandbox.bench.peer`` as
+``python -m consumer.sandbox.bench.peer_app BOOTSTRAP TOPIC DSN TABLE COUNT``; it prints one JSON
 line: the events and the seconds from the first message to the final flush.
 """
 

@@ -8,20 +8,19 @@ every expected record.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from consumer.metrics import Metrics
-from consumer.pipeline import SinkPipeline
-from consumer.runner import ensure_topics, open_pipeline
-from consumer.settings import Settings
+from consumer.pipeline import PipelineStatus
+from consumer.runner import SinksHandle, run_sinks
+from consumer.settings import MetricsSettings, Settings
 from sinks.base import Sink, SinkRecord, WriteResult
 
 _TICK = 0.005
 
-Finished = Callable[[SinkPipeline], bool]
+Finished = Callable[[PipelineStatus], bool]
 
 
 @dataclass
@@ -32,49 +31,46 @@ class _Clock:
 
 async def e2e_eps(settings: Settings, sinks: Sequence[Sink], expected: int) -> float:
     """Events per second of the slowest of ``sinks`` to consume ``expected`` events."""
-    durations = await consume(settings, sinks, lambda p: p.status.records_done >= expected)
+    durations = await consume(settings, sinks, lambda s: s.records_done >= expected)
     return expected / max(durations)
 
 
 async def consume(
     settings: Settings, sinks: Sequence[Sink], finished: Finished, timeout: float = 3600.0
 ) -> list[float]:
-    """Run one pipeline per sink until each is ``finished``; seconds each took after joining."""
-    await ensure_topics(settings, [settings.dead_letter_topic])
-    metrics = Metrics()
-    async with contextlib.AsyncExitStack() as stack:
-        pipelines = [
-            (await stack.enter_async_context(open_pipeline(settings, s, metrics))).pipeline
-            for s in sinks
-        ]
-        tasks = [asyncio.create_task(p.run()) for p in pipelines]
-        try:
-            clocks = await _watch(pipelines, tasks, finished, timeout)
-        finally:
-            for pipeline in pipelines:
-                pipeline.stop()
-            await asyncio.gather(*tasks)
+    """Run one pipeline per sink until each is ``finished``; seconds each took after joining.
+
+    The pipelines run exactly as ``runledger run`` runs them (``run_sinks``), without the
+    HTTP endpoint.
+    """
+    quiet = settings.model_copy(update={"metrics": MetricsSettings(port=0)})
+    running = run_sinks(quiet, sinks, Metrics())
+    try:
+        clocks = await _watch(running, [s.name for s in sinks], finished, timeout)
+    finally:
+        running.stop()
+        await running
     return [c.done - c.joined for c in clocks if c.done is not None and c.joined is not None]
 
 
 async def _watch(
-    pipelines: Sequence[SinkPipeline],
-    tasks: Sequence[asyncio.Task[None]],
-    finished: Finished,
-    timeout: float,
+    running: SinksHandle, names: Sequence[str], finished: Finished, timeout: float
 ) -> list[_Clock]:
-    clocks = [_Clock() for _ in pipelines]
+    clocks = [_Clock() for _ in names]
     deadline = time.monotonic() + timeout
     while any(c.done is None for c in clocks):
-        for task in tasks:
-            if task.done():
-                task.result()  # a pipeline that failed fails the benchmark
-                raise RuntimeError("a pipeline stopped before the benchmark was done")
+        if running.done():
+            await running  # a pipeline that failed fails the benchmark
+            raise RuntimeError("the pipelines stopped before the benchmark was done")
         now = time.perf_counter()
-        for pipeline, clock in zip(pipelines, clocks, strict=True):
-            if clock.joined is None and pipeline.status.joined:
+        statuses = running.status()
+        for name, clock in zip(names, clocks, strict=True):
+            status = statuses.get(name)
+            if status is None:
+                continue
+            if clock.joined is None and status.joined:
                 clock.joined = now
-            if clock.done is None and finished(pipeline):
+            if clock.done is None and finished(status):
                 clock.done = now
         if time.monotonic() > deadline:
             raise TimeoutError(f"the pipelines did not finish within {timeout:.0f}s")

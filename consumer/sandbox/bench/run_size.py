@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pydantic_core
 
-from consumer.generator import DEFAULT_START
+from consumer.sandbox.stream import DEFAULT_START
 
 SMALL_RUNS = 50
 LARGE_RUNS = 50_000

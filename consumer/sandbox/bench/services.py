@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.config import ConfigurationError
-from consumer.embedded import running, start_falkordb
+from consumer.sandbox.embedded import running, start_falkordb
 from consumer.sandbox.kafka_server import start_kafka
 from consumer.sandbox.neo4j_server import start_neo4j
 from sinks.postgres.engine import create_engine

@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from consumer.embedded import free_port
+from consumer.sandbox.embedded import free_port
 
 # Every record handled, whatever the outcome (written, duplicate, dead-lettered).
 _HANDLED = re.compile(rb"^runledger_messages_total\{[^}]*\} (\S+)$", re.M)

@@ -8,44 +8,29 @@ partitioned by a hash of it, as a producer keying by run would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
-from consumer.bench.events import Keyed
+from consumer.kafka import create_topics, new_producer
+from consumer.sandbox.bench.events import Keyed
+from consumer.settings import KafkaSettings
 
 BATCH_BYTES = 512 * 1024
 IN_FLIGHT = 16
 
 
-async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        await admin.close()
-
-
-async def load_topic(bootstrap: str, topic: str, events: Iterable[Keyed], partitions: int) -> int:
-    """Create ``topic`` and send every event, acknowledged by the broker; return the count."""
-    await create_topic(bootstrap, topic, partitions)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        max_batch_size=BATCH_BYTES,
-        max_request_size=BATCH_BYTES * 2,
-        linger_ms=0,
+async def load_topic(kafka: KafkaSettings, events: Iterable[Keyed], partitions: int) -> int:
+    """Create the settings' topic and send every event, acknowledged; return the count."""
+    await create_topics(kafka, [kafka.topic], partitions)
+    producer = new_producer(
+        kafka, max_batch_size=BATCH_BYTES, max_request_size=BATCH_BYTES * 2, linger_ms=0
     )
     await producer.start()
     try:
-        return await _send_all(producer, topic, events, partitions)
+        return await _send_all(producer, kafka.topic, events, partitions)
     finally:
         await producer.stop()
 

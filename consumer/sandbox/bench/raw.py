@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import time
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from consumer.decoding import decode_records
-from consumer.kafka import consumer_options
+from consumer.kafka import new_consumer
 from consumer.settings import KafkaSettings
 
 
 async def raw_eps(kafka: KafkaSettings, partitions: int, expected: int, max_bytes: int) -> float:
     """Events per second to fetch and decode ``expected`` events from the start of the topic."""
-    options = consumer_options(kafka, "raw")
-    options.pop("group_id")
-    consumer = AIOKafkaConsumer(**options)
+    consumer = new_consumer(kafka, fetch_max_bytes=kafka.max_batch_bytes)
     await consumer.start()
     try:
         consumer.assign([TopicPartition(kafka.topic, p) for p in range(partitions)])
