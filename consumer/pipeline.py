@@ -95,15 +95,16 @@ class SinkRefused(PipelineHalted):
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """The parts of the settings one pipeline needs."""
+    """The parts of the settings one pipeline needs (``consumer.runner.pipeline_options``
+    builds them; the defaults live in the settings alone)."""
 
     topic: str
-    group_id: str = ""
-    max_batch_records: int = 2000
-    poll_timeout_ms: int = 500
-    max_message_bytes: int = 1_048_576
-    tolerate_errors: bool = True
-    retry: RetrySettings = field(default_factory=RetrySettings)
+    group_id: str
+    max_batch_records: int
+    poll_timeout_ms: int
+    max_message_bytes: int
+    tolerate_errors: bool
+    retry: RetrySettings
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ Guarantees a sink gives:
   fix this" (authentication refused, no such database, a statement the server rejects):
   the pipeline stops with its message, which names the setting to fix. Any other
   exception is treated as transient, because losing data is worse than retrying.
+
+Every exception runledger raises on purpose, and what the pipeline and the commands do
+with each, is listed in docs/errors.md.
 """
 
 from __future__ import annotations

@@ -14,16 +14,16 @@ from typing import Any
 
 import neo4j.time
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 from redis.exceptions import ResponseError
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consumer.kafka import create_topics
 from consumer.metrics import Metrics
 from consumer.runner import run_sinks
-from consumer.settings import Settings
+from consumer.settings import KafkaSettings, Settings
 from sinks.base import Sink
 from sinks.graph import GraphSink
 from sinks.graph.falkordb_engine import FalkorDBEngine
@@ -67,12 +67,7 @@ async def wait_until(
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, partitions, 1)])
-    finally:
-        await admin.close()
+    await create_topics(KafkaSettings(bootstrap_servers=bootstrap), [name], partitions)
 
 
 async def produce(
@@ -157,13 +152,12 @@ async def consuming(
 ) -> AsyncIterator[Metrics]:
     """Run the real pipelines in the background; stop them cleanly on exit."""
     metrics = metrics or Metrics()
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_sinks(settings, sinks, metrics, stop))
+    running = run_sinks(settings, sinks, metrics)
     try:
         yield metrics
     finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=60)
+        running.stop()
+        await asyncio.wait_for(running, timeout=60)
 
 
 def metric(metrics: Metrics, name: str, **labels: str) -> float:

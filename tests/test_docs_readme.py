@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from consumer.sandbox import config_reference
 from consumer.cli.app import app
+from consumer.sandbox import config_reference
 from sinks.registry import available_sinks
 
 ROOT = Path(__file__).resolve().parents[1]
