@@ -25,30 +25,6 @@ from pydantic import (
     TypeAdapter,
 )
 
-__all__ = [
-    "EVENT_ADAPTER",
-    "EVENT_TYPES",
-    "INT32_MAX",
-    "INT64_MAX",
-    "JSON_SAFE_INT_MAX",
-    "MAX_ATTRIBUTES_BYTES",
-    "MAX_YEAR",
-    "MIN_YEAR",
-    "RFC3339_PATTERN",
-    "SCHEMA_VERSION",
-    "Event",
-    "EventBase",
-    "EventType",
-    "QualityCheck",
-    "RunFinalStatus",
-    "RunFinalized",
-    "RunStart",
-    "TaskResult",
-    "TaskResultStatus",
-    "TaskStart",
-    "TokenUsage",
-]
-
 SCHEMA_VERSION: Final = 1
 """The contract major this build reads and writes (``schema_version`` is ``Literal[1]``)."""
 
