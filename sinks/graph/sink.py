@@ -15,9 +15,9 @@ from sinks.graph.engine import Call, GraphEngine
 from sinks.graph.errors import NETWORK_ERRORS, classify
 from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.graph.neo4j_engine import Neo4jEngine
+from sinks.graph.planner import BatchPlanner
 from sinks.graph.settings import GraphSettings
 from sinks.graph.statements import RUN_SNAPSHOTS, RUN_SNAPSHOTS_OF
-from sinks.graph.writer import BatchPlanner
 
 ENGINE_ERRORS: tuple[type[BaseException], ...] = (
     neo4j_errors.Neo4jError,

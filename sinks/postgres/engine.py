@@ -16,8 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from sinks.postgres.json_values import json_serializer
 from sinks.postgres.settings import PostgresSettings
-from sinks.postgres.writer import json_serializer
 
 
 def engine_url(settings: PostgresSettings) -> tuple[URL, dict[str, Any]]:

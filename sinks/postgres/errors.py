@@ -27,6 +27,10 @@ _FIXES = {
 }
 
 
+class SchemaNotReadyError(TransientSinkError):
+    """The database is reachable but the schema is behind: run `runledger migrate`."""
+
+
 def sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of a driver error wrapped by SQLAlchemy, if it has one."""
     orig = getattr(error, "orig", None)

@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sinks.base import RunSnapshot, SinkRecord, TransientSinkError, WriteResult
+from sinks.base import RunSnapshot, SinkRecord, WriteResult
 from sinks.postgres.engine import create_engine
-from sinks.postgres.errors import classify
+from sinks.postgres.errors import SchemaNotReadyError, classify
 from sinks.postgres.migrate import pending_revisions, upgrade
 from sinks.postgres.queries import run_snapshots
 from sinks.postgres.settings import PostgresSettings
@@ -19,10 +19,6 @@ from sinks.postgres.writer import BatchWriter
 
 # Errors below the database layer that mean "could not reach it": always worth a retry.
 _NETWORK_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
-
-
-class SchemaNotReadyError(TransientSinkError):
-    """The database is reachable but the schema is behind: run `runledger migrate`."""
 
 
 class PostgresSink:

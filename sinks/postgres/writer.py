@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import pydantic_core
 from sqlalchemy import Connection, CursorResult, Table, bindparam, select, tuple_, update
 from sqlalchemy.sql.dml import Insert
 
@@ -32,6 +31,7 @@ from sinks.postgres.aggregates import (
     AttemptRow,
     run_summaries,
 )
+from sinks.postgres.json_values import RawJson, json_serializer
 from sinks.postgres.merge import (
     MergeGroup,
     array_insert_sql,
@@ -84,22 +84,6 @@ TASK_GROUPS = (
         ),
     ),
 )  # fmt: skip
-
-
-class RawJson(str):
-    """A JSON document that is already encoded: stored as it is, not encoded again."""
-
-    __slots__ = ()
-
-
-def json_serializer(value: Any) -> str:
-    """The engine's JSON encoder: raw payloads pass through untouched, the rest through
-    pydantic-core's encoder (compact, UTF-8; several times faster than ``json.dumps``)."""
-    if isinstance(value, RawJson):
-        return value
-    if value is None:
-        return "null"
-    return pydantic_core.to_json(value).decode()
 
 
 class BatchWriter:

@@ -19,6 +19,7 @@ from typing import Any
 from contracts import decode_event
 from sinks.graph import statements as statements_module
 from sinks.graph.dialects import FALKORDB, NEO4J
+from sinks.graph.planner import BatchPlanner
 from sinks.graph.rows import batch_rows
 from sinks.graph.statements import (
     LABELS,
@@ -28,7 +29,6 @@ from sinks.graph.statements import (
     registry,
     write_statements,
 )
-from sinks.graph.writer import BatchPlanner
 
 from support import example_lines
 

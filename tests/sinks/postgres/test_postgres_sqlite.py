@@ -10,9 +10,9 @@ from sqlalchemy import select
 from contracts import decode_event
 from sinks.base import SinkRecord
 from sinks.postgres import PostgresSink
+from sinks.postgres.errors import SchemaNotReadyError
 from sinks.postgres.migrate import upgrade
 from sinks.postgres.settings import PostgresSettings
-from sinks.postgres.sink import SchemaNotReadyError
 from sinks.postgres.tables import runs
 
 from support import example_expected, example_lines, parse_time
