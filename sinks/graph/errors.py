@@ -53,6 +53,14 @@ TRANSIENT_FALKORDB_REPLIES = (
 
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, ConnectionError)
 
+# Everything a graph engine or its driver raises: what ``classify`` is given.
+ENGINE_ERRORS: tuple[type[BaseException], ...] = (
+    neo4j_errors.Neo4jError,
+    neo4j_errors.DriverError,
+    redis_errors.RedisError,
+    *NETWORK_ERRORS,
+)
+
 
 # Client-error categories that a retry can resolve (a race, a leader switch, a timeout).
 TRANSIENT_NEO4J_CATEGORIES = frozenset({"Transaction", "Cluster"})

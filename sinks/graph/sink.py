@@ -7,24 +7,14 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-import neo4j.exceptions as neo4j_errors
-import redis.exceptions as redis_errors
-
 from sinks.base import PermanentSinkError, RunSnapshot, SinkRecord, TaskSnapshot, WriteResult
 from sinks.graph.engine import Call, GraphEngine
-from sinks.graph.errors import NETWORK_ERRORS, classify
+from sinks.graph.errors import ENGINE_ERRORS, classify
 from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.graph.neo4j_engine import Neo4jEngine
 from sinks.graph.planner import BatchPlanner
 from sinks.graph.settings import GraphSettings
 from sinks.graph.statements import RUN_SNAPSHOTS, RUN_SNAPSHOTS_OF
-
-ENGINE_ERRORS: tuple[type[BaseException], ...] = (
-    neo4j_errors.Neo4jError,
-    neo4j_errors.DriverError,
-    redis_errors.RedisError,
-    *NETWORK_ERRORS,
-)
 
 # A JSON escape of U+0000 (not an escaped backslash followed by "u0000"). Raw NUL bytes
 # cannot occur: the decoder refuses them as invalid JSON.
