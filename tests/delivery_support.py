@@ -29,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consumer.dead_letters import KafkaDeadLetterQueue
 from consumer.kafka import consumer_options, producer_options
 from consumer.metrics import Metrics
+from consumer.operations.reconcile import compare, reference_snapshots
+from consumer.operations.topic_reader import read_topic
 from consumer.pipeline import SinkPipeline
-from consumer.reconcile import compare, reference_snapshots
 from consumer.runner import pipeline_options
 from consumer.settings import Settings
-from consumer.topic_reader import read_topic
 from contracts import decode_event
 from sinks.base import RunSnapshot, Sink, SinkRecord, WriteResult
 from sinks.graph import GraphSink

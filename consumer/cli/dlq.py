@@ -15,7 +15,7 @@ from rich.table import Table
 
 from consumer import dead_letters as h
 from consumer.config import load_settings
-from consumer.replay import (
+from consumer.operations.replay import (
     ReplayPlan,
     Selection,
     StoredDeadLetter,
@@ -23,8 +23,8 @@ from consumer.replay import (
     replay,
     select_dead_letters,
 )
+from consumer.operations.topic_reader import TopicReadError
 from consumer.settings import Settings
-from consumer.topic_reader import TopicReadError
 from contracts import DecodeError, decode_event
 
 app = typer.Typer(

@@ -13,7 +13,12 @@ from rich.table import Table
 
 from consumer.config import build_sinks, load_settings, sinks_source
 from consumer.logging import configure_logging
-from consumer.reconcile import ReconcileReport, SourceReadError, TopicReference, reconcile
+from consumer.operations.reconcile import (
+    ReconcileReport,
+    SourceReadError,
+    TopicReference,
+    reconcile,
+)
 from sinks.base import RunSnapshotSource, Sink
 
 

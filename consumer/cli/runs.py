@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.cli.reading import ReadError, open_ledger, parse_moment
 from consumer.config import load
-from consumer.display import STATUS_STYLES, human_duration
+from consumer.operations.display import STATUS_STYLES, human_duration
 from sinks.postgres.queries import RunDetail, RunFilter, RunPage, get_run, list_runs
 from sinks.postgres.settings import PostgresSettings
 

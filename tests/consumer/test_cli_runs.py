@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from consumer.cli.app import app
-from consumer.display import human_duration
+from consumer.operations.display import human_duration
 from consumer.sandbox.stream import ExpectedTotals, generate
 from sinks.postgres import PostgresSink
 from sinks.postgres.engine import create_engine

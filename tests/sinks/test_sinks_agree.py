@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from consumer.reconcile import compare, reference_snapshots
+from consumer.operations.reconcile import compare, reference_snapshots
 from sinks.base import Sink, SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings

@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from consumer import dead_letters as h
-from consumer.display import STATUS_STYLES, human_duration
-from consumer.replay import read_dead_letters
+from consumer.operations.display import STATUS_STYLES, human_duration
+from consumer.operations.replay import read_dead_letters
 from consumer.sandbox.stream import ExpectedTotals
 from consumer.settings import Settings
 from sinks.postgres.queries import LedgerOverview

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from consumer.reconcile import compare, reference_snapshots
+from consumer.operations.reconcile import compare, reference_snapshots
 from contracts import decode_event
 from sinks.base import RunSnapshotSource, SinkRecord, TaskSnapshot
 from sinks.graph import GraphSink

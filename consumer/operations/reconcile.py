@@ -14,8 +14,8 @@ import asyncio
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from consumer.operations.topic_reader import TopicReadError, read_topic
 from consumer.settings import Settings
-from consumer.topic_reader import TopicReadError, read_topic
 from contracts import DecodeError, Event, decode_event
 from sinks.base import RunSnapshot, RunSnapshotSource, SinkError, TaskSnapshot
 from sinks.state import TaskKey, TaskState, fold, summarize_run, task_totals

@@ -22,8 +22,8 @@ from aiokafka.structs import ConsumerRecord
 
 from consumer import dead_letters as h
 from consumer.kafka import new_producer
+from consumer.operations.topic_reader import read_topic
 from consumer.settings import Settings
-from consumer.topic_reader import read_topic
 
 REPLAY_SOURCE = h.REPLAY_PREFIX + "source"
 REPLAY_AT = h.REPLAY_PREFIX + "at"
