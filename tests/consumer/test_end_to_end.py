@@ -12,19 +12,11 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import run_events, runs, task_executions
 
-from support import (
-    EXAMPLE_RUN_ID,
-    consuming,
-    count_events,
-    dump_state,
-    example_expected,
-    example_lines,
-    make_settings,
-    metric,
-    parse_time,
-    produce,
-    wait_until,
-)
+from support.events import EXAMPLE_RUN_ID, example_expected, example_lines, parse_time
+from support.kafka import keyed_by_run, produce
+from support.pipelines import consuming, make_settings, metric
+from support.postgres import count_events, dump_state
+from support.waiting import wait_until
 
 
 async def _run_row(engine: AsyncEngine, run_id: str) -> dict[str, Any]:
@@ -40,7 +32,7 @@ async def test_example_run_reaches_the_expected_state(
     postgres_engine: AsyncEngine,
 ) -> None:
     lines = example_lines()
-    await produce(kafka_bootstrap, topic, lines)
+    await produce(kafka_bootstrap, topic, keyed_by_run(lines))
     settings = make_settings(kafka_bootstrap, topic)
 
     async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
@@ -93,7 +85,7 @@ async def test_replaying_the_topic_changes_nothing(
     postgres_engine: AsyncEngine,
 ) -> None:
     lines = example_lines()
-    await produce(kafka_bootstrap, topic, lines)
+    await produce(kafka_bootstrap, topic, keyed_by_run(lines))
     async with consuming(make_settings(kafka_bootstrap, topic), [PostgresSink(postgres_settings)]):
         await wait_until(lambda: _has_events(postgres_engine, len(lines)), what="first pass")
     before = await dump_state(postgres_engine)

@@ -12,15 +12,11 @@ from consumer.sandbox.kafka_server import consumer_groups_describe
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from support import (
-    consuming,
-    count_events,
-    example_lines,
-    make_settings,
-    produce,
-    proxied_postgres,
-    wait_until,
-)
+from support.events import example_lines
+from support.kafka import keyed_by_run, produce
+from support.pipelines import consuming, make_settings
+from support.postgres import count_events, proxied_postgres
+from support.waiting import wait_until
 
 
 def _runledger_lag(metrics: Metrics, group: str, topic: str) -> dict[int, int]:
@@ -56,7 +52,7 @@ async def test_lag_equals_kafkas_own_while_behind_and_once_caught_up(
     proxy, through_proxy = await proxied_postgres(postgres_settings)
     try:
         async with consuming(settings, [PostgresSink(through_proxy)]) as metrics:
-            await produce(kafka_bootstrap, topic, first)
+            await produce(kafka_bootstrap, topic, keyed_by_run(first))
 
             async def first_written() -> bool:
                 return await count_events(postgres_engine) == len(first)
@@ -74,7 +70,7 @@ async def test_lag_equals_kafkas_own_while_behind_and_once_caught_up(
             await wait_until(lambda: equal_to_kafka(False), timeout=60, what="both lags at 0")
 
             proxy.cut()
-            await produce(kafka_bootstrap, topic, second)
+            await produce(kafka_bootstrap, topic, keyed_by_run(second))
             await wait_until(
                 lambda: equal_to_kafka(True), timeout=90, what="equal lags while behind"
             )

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,16 +25,11 @@ from consumer.metrics import package_version
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from support import (
-    consuming,
-    count_events,
-    example_lines,
-    make_settings,
-    produce,
-    proxied_postgres,
-    read_topic,
-    wait_until,
-)
+from support.events import encode, event, example_lines
+from support.kafka import keyed_by_run, produce, read_topic
+from support.pipelines import consuming, make_settings
+from support.postgres import count_events, proxied_postgres
+from support.waiting import wait_until
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 SINK = "postgres"
@@ -104,18 +98,6 @@ def port_of(http: httpx.AsyncClient) -> int:
     return port
 
 
-async def produce_one_batch(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    """All values in one producer batch (keyed by run_id), as a busy orchestrator sends."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=200)
-    await producer.start()
-    try:
-        key = json.loads(values[0])["run_id"].encode()
-        pending = [await producer.send(topic, value=v, key=key) for v in values]
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-
-
 async def test_lag_and_readiness_follow_a_sink_outage(
     kafka_bootstrap: str,
     topic: str,
@@ -138,7 +120,7 @@ async def test_lag_and_readiness_follow_a_sink_outage(
 
             proxy.cut()
             lines = example_lines()  # one run: one partition
-            await produce_one_batch(kafka_bootstrap, topic, lines)
+            await produce(kafka_bootstrap, topic, keyed_by_run(lines), linger_ms=200)  # one batch
             first_timestamp = min(r.timestamp for r in await read_topic(kafka_bootstrap, topic, 10))
 
             def behind(s: Samples) -> bool:
@@ -190,22 +172,17 @@ async def test_lag_and_readiness_follow_a_sink_outage(
         await proxy.stop()
 
 
-def _event(**fields: object) -> bytes:
-    base = {"schema_version": 1, "event_id": uuid.uuid4().hex, "run_id": "exec-poison",
-            "occurred_at": "2025-11-14T15:36:13Z"}  # fmt: skip
-    return json.dumps({**base, **fields}).encode()
-
-
+RUN = "exec-poison"
 POISON = {
     # record value: (stage, decode reason or None for the sink stage)
     b"not json": ("decode", "not_json"),
     b"[1, 2]": ("decode", "not_object"),
     b"": ("decode", "empty"),
-    _event(schema_version=2, type="run-start"): ("validate", "unsupported_schema_version"),
-    _event(type="run-paused"): ("validate", "unknown_type"),
-    _event(type="task-result", task_id="t1"): ("validate", "invalid"),  # no status
+    encode(event("run-start", RUN, schema_version=2)): ("validate", "unsupported_schema_version"),
+    encode(event("run-paused", RUN)): ("validate", "unknown_type"),
+    encode(event("task-result", RUN, task_id="t1")): ("validate", "invalid"),  # no status
     # valid by the contract, refused by PostgreSQL (NUL in text): isolated and dead-lettered
-    _event(type="task-start", task_id="t1", title="nul \u0000 byte"): ("sink", None),
+    encode(event("task-start", RUN, task_id="t1", title="nul \u0000 byte")): ("sink", None),
 }
 
 
@@ -217,7 +194,7 @@ async def test_every_outcome_is_counted_exactly(
     http: httpx.AsyncClient,
 ) -> None:
     good = example_lines()
-    await produce(kafka_bootstrap, topic, [*good, *POISON])
+    await produce(kafka_bootstrap, topic, keyed_by_run([*good, *POISON]))
     settings = make_settings(kafka_bootstrap, topic, metrics={"port": port_of(http)})
     dead = "runledger_dead_letters_total"
 
@@ -284,7 +261,7 @@ async def test_runledger_run_logs_json_without_secrets_and_serves_the_endpoint(
         "RUNLEDGER_METRICS__PORT": str(port_of(http)),
         "RUNLEDGER_SINKS": SINK,
     }
-    poison = _event(type="run-paused", run_id="exec-logged")
+    poison = encode(event("run-paused", "exec-logged"))
     stderr_path = tmp_path / "stderr"
     with stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
@@ -293,7 +270,7 @@ async def test_runledger_run_logs_json_without_secrets_and_serves_the_endpoint(
         )  # fmt: skip
         try:
             await wait_until(answers(http, "/readyz", 200), what="/readyz of `runledger run`")
-            await produce(kafka_bootstrap, topic, [*example_lines(), poison])
+            await produce(kafka_bootstrap, topic, keyed_by_run([*example_lines(), poison]))
             await wait_until(
                 scraped(http, lambda s: value(s, "runledger_dead_letters_total", sink=SINK,
                                               stage="validate") == 1),

@@ -16,16 +16,13 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
-from delivery_support import (
-    events_stored,
-    generate_stream,
-    graph_events_stored,
-    keyed_by_run,
-    produce_records,
-    run_id_of,
-    runledger,
-)
-from support import consuming, graph_query, make_settings, wait_until
+from support.events import run_id_of, valid_stream
+from support.graph import count_graph_events, query
+from support.kafka import keyed_by_run, produce
+from support.pipelines import consuming, make_settings
+from support.postgres import count_events
+from support.processes import runledger
+from support.waiting import wait_until
 
 
 async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
@@ -35,14 +32,14 @@ async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
     postgres_engine: AsyncEngine,
     tmp_path: Path,
 ) -> None:
-    values = generate_stream(runs=15, seed=83)
+    values = valid_stream(runs=15, seed=83)
     run_ids = sorted({run_id_of(v) for v in values})
-    await produce_records(kafka_bootstrap, topic, keyed_by_run(values))
+    await produce(kafka_bootstrap, topic, keyed_by_run(values))
     settings = make_settings(kafka_bootstrap, topic)
     async with consuming(settings, [PostgresSink(postgres_settings)]):
 
         async def written() -> bool:
-            return await events_stored(postgres_engine) == len(set(values))
+            return await count_events(postgres_engine) == len(set(values))
 
         await wait_until(written, what="the stream written")
     env = {
@@ -91,9 +88,9 @@ async def test_reconcile_compares_the_ledger_with_the_graph(
     graph_settings: GraphSettings,
     tmp_path: Path,
 ) -> None:
-    values = generate_stream(runs=15, seed=89)
+    values = valid_stream(runs=15, seed=89)
     run_ids = sorted({run_id_of(v) for v in values})
-    await produce_records(kafka_bootstrap, topic, keyed_by_run(values))
+    await produce(kafka_bootstrap, topic, keyed_by_run(values))
     graph = GraphSink(graph_settings)
     try:
         settings = make_settings(kafka_bootstrap, topic)
@@ -104,8 +101,8 @@ async def test_reconcile_compares_the_ledger_with_the_graph(
             async def written() -> bool:
                 wanted = len(set(values))
                 return (
-                    await events_stored(postgres_engine) == wanted
-                    and await graph_events_stored(graph) == wanted
+                    await count_events(postgres_engine) == wanted
+                    and await count_graph_events(graph) == wanted
                 )
 
             await wait_until(written, what="the stream written into both sinks")
@@ -121,11 +118,11 @@ async def test_reconcile_compares_the_ledger_with_the_graph(
         assert f"in sync: {len(run_ids)} run(s) agree across postgres, graph" in result.stdout
 
         drifted = run_ids[5]
-        await graph_query(  # a silent change the consumer never made
+        await query(  # a silent change the consumer never made
             graph,
             "MATCH (r:Run {id: $id}) SET r.tokensTotal = r.tokensTotal + 7",
-            {"id": drifted},
             write=True,
+            id=drifted,
         )
         result = await runledger("reconcile", "--json", env=env, cwd=tmp_path)
         assert result.code == 1, result.stderr

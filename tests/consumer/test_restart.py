@@ -8,7 +8,11 @@ from consumer.metrics import EVENT_TYPES, Metrics
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from support import consuming, count_events, example_lines, make_settings, produce, wait_until
+from support.events import example_lines
+from support.kafka import keyed_by_run, produce
+from support.pipelines import consuming, make_settings
+from support.postgres import count_events
+from support.waiting import wait_until
 
 
 def _total(metrics: Metrics, outcome: str) -> float:
@@ -30,7 +34,7 @@ async def test_restart_resumes_from_committed_offsets(
     lines = example_lines()
     first, second = lines[:6], lines[6:]
     settings = make_settings(kafka_bootstrap, topic)
-    await produce(kafka_bootstrap, topic, first)
+    await produce(kafka_bootstrap, topic, keyed_by_run(first))
 
     async def stored(n: int) -> bool:
         return await count_events(postgres_engine) == n
@@ -38,7 +42,7 @@ async def test_restart_resumes_from_committed_offsets(
     async with consuming(settings, [PostgresSink(postgres_settings)]):
         await wait_until(lambda: stored(len(first)), what="the first half")
 
-    await produce(kafka_bootstrap, topic, second)
+    await produce(kafka_bootstrap, topic, keyed_by_run(second))
     async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
         await wait_until(lambda: stored(len(lines)), what="the second half")
 

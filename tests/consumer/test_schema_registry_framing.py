@@ -12,15 +12,11 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import run_events
 
-from support import (
-    consuming,
-    count_events,
-    example_lines,
-    make_settings,
-    metric,
-    produce,
-    wait_until,
-)
+from support.events import example_lines
+from support.kafka import keyed_by_run, produce
+from support.pipelines import consuming, make_settings, metric
+from support.postgres import count_events
+from support.waiting import wait_until
 
 SCHEMA_ID = 7
 
@@ -33,7 +29,7 @@ async def test_framed_json_is_decoded_and_the_schema_id_is_on_the_event_row(
 ) -> None:
     lines = example_lines()
     framed = [b"\x00" + struct.pack(">I", SCHEMA_ID) + line for line in lines[:5]]
-    await produce(kafka_bootstrap, topic, framed + lines[5:])
+    await produce(kafka_bootstrap, topic, keyed_by_run(framed + lines[5:]))
     settings = make_settings(kafka_bootstrap, topic)
 
     async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:

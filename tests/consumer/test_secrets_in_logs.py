@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from consumer.logging import mask_url, redact_text, register_secrets
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import ConsumerProcess, consumer_env
-from support import wait_until
+from support.processes import ConsumerProcess, consumer_env
+from support.waiting import wait_until
 
 AWKWARD = ["pass word", "p@ss:w/rd%x", "pässwörd€ 🙂", "a b@c:d/e%f€", "%41%zz"]
 
@@ -49,9 +49,7 @@ def test_a_url_is_masked_by_parsing_it(password: str) -> None:
 
 def test_a_registered_secret_is_hidden_in_any_text() -> None:
     password = "a b@c:d/e%f€"
-    register_secrets(
-        PostgresSettings(url="postgresql://app@db/ledger", password=password)  # type: ignore[arg-type]
-    )
+    register_secrets(PostgresSettings(url="postgresql://app@db/ledger", password=password))
     for form in _forms(password):
         assert redact_text(f"connect failed for {form} at db") == "connect failed for *** at db"
 

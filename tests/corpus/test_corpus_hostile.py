@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka_waits import committed_now
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,15 +29,11 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
-from delivery_support import (
-    check_graph,
-    check_ledger,
-    end_offsets,
-    graph_rows,
-    produce_acked,
-    topic_records,
-)
-from support import consuming, make_settings, metric, wait_until
+from support.graph import query
+from support.kafka import committed_offsets, end_offsets, produce, read_topic
+from support.pipelines import consuming, make_settings, metric
+from support.reference import check_graph, check_ledger
+from support.waiting import wait_until
 
 CORPUS = Path(__file__).with_name("hostile_records.jsonl")
 MAX_MESSAGE_BYTES = 65_536
@@ -108,7 +103,7 @@ async def test_both_sinks_give_every_hostile_record_its_outcome(
     postgres_engine: AsyncEngine,
     graph_settings: GraphSettings,
 ) -> None:
-    acks = await produce_acked(
+    acks = await produce(
         kafka_bootstrap, topic, [(KEY, r.value) for r in HOSTILE], max_request_size=2**20
     )
     settings = make_settings(kafka_bootstrap, topic, max_message_bytes=MAX_MESSAGE_BYTES)
@@ -119,11 +114,11 @@ async def test_both_sinks_give_every_hostile_record_its_outcome(
             group = settings.kafka.group_id(sink)
 
             async def committed(group: str = group) -> bool:
-                return await committed_now(kafka_bootstrap, group, topic) == end_offsets(acks)
+                return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
 
             await wait_until(committed, what=f"{sink}: offsets past every hostile record")
 
-        letters = await topic_records(kafka_bootstrap, settings.dead_letter_topic)
+        letters = await read_topic(kafka_bootstrap, settings.dead_letter_topic)
         for sink in ("postgres", "graph"):
             mine = {
                 int(dict(x.headers)[h.ORIGINAL_OFFSET]): dict(x.headers)
@@ -154,6 +149,6 @@ async def test_both_sinks_give_every_hostile_record_its_outcome(
         await check_graph(graph, WRITTEN, faults=len(LETTERS), name="corpus, graph")
         async with postgres_engine.connect() as conn:
             run_ids = set((await conn.execute(select(runs.c.run_id))).scalars())
-        graph_run_ids = {row[0] for row in await graph_rows(graph, "MATCH (r:Run) RETURN r.id")}
+        graph_run_ids = {row[0] for row in await query(graph, "MATCH (r:Run) RETURN r.id")}
         assert "zz-phantom-run" not in run_ids | graph_run_ids  # nothing of the losing version
         assert run_ids == graph_run_ids

@@ -5,7 +5,6 @@ the dead-letter topic with its reason headers, offsets are committed past all of
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,44 +14,32 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.queries import get_run
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
-    committed_offsets,
-    end_offsets,
-    events_stored,
-    generate_stream,
-    keyed_by_run,
-    produce_acked,
-    runledger,
-    topic_records,
-)
-from support import consuming, make_settings, wait_until
+from support.events import encode, event, valid_stream
+from support.kafka import committed_offsets, end_offsets, keyed_by_run, produce, read_topic
+from support.pipelines import consuming, make_settings
+from support.postgres import count_events
+from support.processes import runledger
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 MAX_BYTES = 16_384
 ORIGIN = ("origin", b"poison-test")
 
 
-def _event(**fields: object) -> bytes:
-    base = {
-        "schema_version": 1, "event_id": f"poison-{uuid.uuid4().hex[:8]}", "run_id": "run-poison",
-        "occurred_at": "2025-11-14T15:00:00Z",
-    }  # fmt: skip
-    return json.dumps({**base, **fields}).encode()
-
-
-NUL_RUN = "run-nul"
-NUL_EVENT = {"type": "task-start", "run_id": NUL_RUN, "task_id": "t1", "title": "bad\u0000title"}
+RUN, NUL_RUN = "run-poison", "run-nul"
 # (value, stage, reason, error class) of each poison record.
 POISON = [
     (b'{"schema_version": 1, "event_id": "p1", "type": "run', "decode", "not_json", "DecodeError"),
     (b"[1, 2, 3]", "decode", "not_object", "DecodeError"),
-    (_event(type="task-result", task_id="t", status="success", tokens={"input": "many"}),
+    (encode(event("task-result", RUN, task_id="t", status="success", tokens={"input": "many"})),
      "validate", "invalid", "DecodeError"),
-    (_event(type="task-exploded"), "validate", "unknown_type", "DecodeError"),
-    (_event(type="run-start", schema_version=2), "validate", "unsupported_schema_version",
-     "DecodeError"),
-    (_event(type="run-start", title="x" * (MAX_BYTES + 100)), "decode", "too_large", "DecodeError"),
-    (_event(**NUL_EVENT), "sink", "rejected_by_sink", "PermanentSinkError"),
+    (encode(event("task-exploded", RUN)), "validate", "unknown_type", "DecodeError"),
+    (encode(event("run-start", RUN, schema_version=2)),
+     "validate", "unsupported_schema_version", "DecodeError"),
+    (encode(event("run-start", RUN, title="x" * (MAX_BYTES + 100))),
+     "decode", "too_large", "DecodeError"),
+    (encode(event("task-start", NUL_RUN, task_id="t1", title="bad\u0000title")),
+     "sink", "rejected_by_sink", "PermanentSinkError"),
 ]  # fmt: skip
 
 
@@ -63,12 +50,12 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
     postgres_engine: AsyncEngine,
     tmp_path: Path,
 ) -> None:
-    good = generate_stream(runs=20, seed=41)
+    good = valid_stream(runs=20, seed=41)
     stream = keyed_by_run(good)
     step = len(stream) // (len(POISON) + 1)
     for n, (value, *_) in enumerate(POISON):  # spread between good records
         stream.insert((n + 1) * step + n, (f"poison-{n}".encode(), value))
-    acks = await produce_acked(kafka_bootstrap, topic, stream, [ORIGIN], max_request_size=2**20)
+    acks = await produce(kafka_bootstrap, topic, stream, [ORIGIN], max_request_size=2**20)
     where = {value: ack for (_, value), ack in zip(stream, acks, strict=True)}
     settings = make_settings(kafka_bootstrap, topic, max_message_bytes=MAX_BYTES)
     group = settings.kafka.group_id("postgres")
@@ -77,17 +64,15 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
     async with consuming(settings, [PostgresSink(postgres_settings)]):
 
         async def good_ones_written() -> bool:
-            return await events_stored(postgres_engine) == len(set(good))
+            return await count_events(postgres_engine) == len(set(good))
 
         async def all_committed() -> bool:
             return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
 
         await wait_until(good_ones_written, what="every good record")
         await wait_until(all_committed, what="offsets committed past every poison record")
-        letters = await topic_records(kafka_bootstrap, dlq)
-        originals = {
-            (r.partition, r.offset): r for r in await topic_records(kafka_bootstrap, topic)
-        }
+        letters = await read_topic(kafka_bootstrap, dlq)
+        originals = {(r.partition, r.offset): r for r in await read_topic(kafka_bootstrap, topic)}
         assert len(letters) == len(POISON)
         by_value = {letter.value: letter for letter in letters}
         for value, stage, reason, error_class in POISON:
@@ -136,7 +121,7 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
     detail = await get_run(postgres_engine, NUL_RUN)
     assert detail is not None
     assert [t["title"] for t in detail.tasks] == ["badtitle"]
-    records = await topic_records(kafka_bootstrap, topic)
+    records = await read_topic(kafka_bootstrap, topic)
     assert len(records) == len(stream) + 1
     (replay,) = [r for r in records if any(k.startswith("runledger.replay.") for k, _ in r.headers)]
     names = [k for k, _ in replay.headers]

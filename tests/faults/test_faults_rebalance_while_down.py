@@ -15,15 +15,12 @@ from consumer.pipeline import SinkPipeline
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
-    events_stored,
-    generate_stream,
-    hand_wired,
-    keyed_by_run,
-    produce_records,
-)
-from support import consuming, create_topic, make_settings, metric, proxied_postgres, wait_until
+from support.events import valid_stream
+from support.kafka import create_topic, keyed_by_run, produce
+from support.pipelines import consuming, hand_wired, make_settings, metric
+from support.postgres import count_events, proxied_postgres
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 SINK = "postgres"
 
@@ -47,7 +44,7 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
     postgres_settings: PostgresSettings,
     postgres_engine: AsyncEngine,
 ) -> None:
-    values = generate_stream(runs=90, seed=53)
+    values = valid_stream(runs=90, seed=53)
     first, second = values[: len(values) // 3], values[len(values) // 3 :]
     proxy, proxied = await proxied_postgres(postgres_settings)
     settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 40})
@@ -62,10 +59,10 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
             task = asyncio.create_task(pipeline.run())
 
             async def stored(count: int) -> bool:
-                return await events_stored(postgres_engine) == count
+                return await count_events(postgres_engine) == count
 
             try:
-                await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+                await produce(kafka_bootstrap, topic, keyed_by_run(first))
                 await wait_until(lambda: stored(len(set(first))), what="the first third")
                 # (Kafka may assign before the sink has started, when the listener pauses: it is
                 # resumed as soon as the sink is up.)
@@ -73,7 +70,7 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
                 assert not consumer.paused(), "sink up: not paused"
 
                 proxy.cut()
-                await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+                await produce(kafka_bootstrap, topic, keyed_by_run(second))
                 await wait_until(
                     lambda: _true(
                         metric(metrics, "runledger_sink_retries_total", sink="postgres") >= 3

@@ -10,24 +10,25 @@ import time
 import uuid
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.embedded import free_port, running
 from consumer.sandbox.kafka_server import start_kafka
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    ConsumerProcess,
-    check_ledger,
+from support.events import valid_stream
+from support.kafka import (
     committed_offsets,
-    consumer_env,
-    events_stored,
-    generate_stream,
+    create_topic,
+    end_offsets,
+    kafka_admin,
     keyed_by_run,
-    produce_records,
+    produce,
 )
-from support import create_topic, proxied_postgres, wait_until
+from support.postgres import count_events, proxied_postgres
+from support.processes import ConsumerProcess, consumer_env
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 SHUTDOWN_SECONDS = 4.0
 # The budget, plus the interpreter's own exit; Kubernetes' default grace adds 10 s.
@@ -41,7 +42,7 @@ async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
     postgres_engine: AsyncEngine,
     tmp_path: Path,
 ) -> None:
-    values = generate_stream(runs=60, seed=71)
+    values = valid_stream(runs=60, seed=71)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
     proxy, proxied = await proxied_postgres(postgres_settings)
     prefix = f"term-{uuid.uuid4().hex[:8]}"
@@ -50,7 +51,7 @@ async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
         kafka_bootstrap, topic, proxied, prefix,
         RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
     )  # fmt: skip
-    first_ends = await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+    first_ends = end_offsets(await produce(kafka_bootstrap, topic, keyed_by_run(first)))
     processes = []
     try:
         process = ConsumerProcess(env, tmp_path, "down.log").start()
@@ -61,7 +62,7 @@ async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
 
         await wait_until(lambda: committed(first_ends), what="the first half committed")
         proxy.cut()
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+        await produce(kafka_bootstrap, topic, keyed_by_run(second))
 
         async def backing_off() -> bool:
             return '"transient failure, retrying"' in process.output()
@@ -73,7 +74,7 @@ async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
         print(f"[shutdown, sink down] exit {code} {time.monotonic() - asked:.1f}s after SIGTERM")
         assert code == 0, process.output()[-2000:]
         assert await committed(first_ends), "committed a batch that was not written"
-        assert await events_stored(postgres_engine) == len(set(first))
+        assert await count_events(postgres_engine) == len(set(first))
 
         proxy.restore()
         again = ConsumerProcess(env, tmp_path, "again.log").start()
@@ -93,12 +94,12 @@ async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
 async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_budget(
     postgres_settings: PostgresSettings, postgres_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    values = generate_stream(runs=300, seed=73)
+    values = valid_stream(runs=300, seed=73)
     topic = f"telemetry-{uuid.uuid4().hex[:10]}"
     prefix = f"frozen-{uuid.uuid4().hex[:8]}"
     with running(start_kafka(tmp_path / "broker")) as broker:
         await create_topic(broker.address, topic, partitions=2)
-        await produce_records(broker.address, topic, keyed_by_run(values))
+        await produce(broker.address, topic, keyed_by_run(values))
         env = consumer_env(
             broker.address, topic, postgres_settings, prefix,
             RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
@@ -119,7 +120,7 @@ async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_
             code = await processes[0].wait(timeout=EXIT_DEADLINE)
             print(f"[shutdown, broker frozen] exit {code} {time.monotonic() - asked:.1f}s")
             assert code == 0, processes[0].output()[-2000:]
-            assert await events_stored(postgres_engine) < len(set(values)), "frozen too late"
+            assert await count_events(postgres_engine) < len(set(values)), "frozen too late"
 
             broker.process.send_signal(signal.SIGCONT)
             processes.append(ConsumerProcess(env, tmp_path, "thawed.log").start())
@@ -134,11 +135,11 @@ async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_
 
 
 async def _stored_at_least(engine: AsyncEngine, count: int) -> bool:
-    return await events_stored(engine) >= count
+    return await count_events(engine) >= count
 
 
 async def _stored(engine: AsyncEngine, count: int) -> bool:
-    return await events_stored(engine) == count
+    return await count_events(engine) == count
 
 
 async def test_sigterm_while_the_broker_is_unreachable_at_start_up_exits_cleanly(
@@ -164,12 +165,8 @@ async def test_sigterm_while_the_broker_is_unreachable_at_start_up_exits_cleanly
 
 
 async def _members(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with kafka_admin(bootstrap) as admin:
         [described] = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
     return sum(len(g["members"]) for g in described.to_object()["groups"])
 
 
@@ -182,7 +179,7 @@ async def test_sigterm_leaves_the_group_so_a_restart_rejoins_at_once(
 ) -> None:
     """A pod replaced by a rollout hands its partitions over at once: with a 60 s session,
     a consumer that left without LeaveGroup would keep them a minute."""
-    values = generate_stream(runs=40, seed=75)
+    values = valid_stream(runs=40, seed=75)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
     prefix = f"leave-{uuid.uuid4().hex[:8]}"
     group = f"{prefix}-postgres"
@@ -190,7 +187,7 @@ async def test_sigterm_leaves_the_group_so_a_restart_rejoins_at_once(
         kafka_bootstrap, topic, postgres_settings, prefix,
         RUNLEDGER_KAFKA__SESSION_TIMEOUT_MS="60000",
     )  # fmt: skip
-    await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+    await produce(kafka_bootstrap, topic, keyed_by_run(first))
     processes = [ConsumerProcess(env, tmp_path, "leave.log").start()]
     try:
         await wait_until(lambda: _stored(postgres_engine, len(set(first))), what="the first half")
@@ -202,7 +199,7 @@ async def test_sigterm_leaves_the_group_so_a_restart_rejoins_at_once(
             return await _members(kafka_bootstrap, group) == 0
 
         await wait_until(left, timeout=10, what="the group to be empty (LeaveGroup sent)")
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+        await produce(kafka_bootstrap, topic, keyed_by_run(second))
         processes.append(ConsumerProcess(env, tmp_path, "rejoined.log").start())
         await wait_until(
             lambda: _stored(postgres_engine, len(set(values))),

@@ -17,17 +17,14 @@ from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_graph,
-    check_ledger,
-    events_stored,
-    generate_stream,
-    graph_events_stored,
-    keyed_by_run,
-    produce_records,
-)
-from support import consuming, make_settings, metric, wait_until
-from tcp_proxy import TcpProxy
+from support.events import valid_stream
+from support.graph import count_graph_events
+from support.kafka import keyed_by_run, produce
+from support.pipelines import consuming, make_settings, metric
+from support.postgres import count_events
+from support.processes import TcpProxy
+from support.reference import check_graph, check_ledger
+from support.waiting import wait_until
 
 MAX_BACKOFF = 0.5
 
@@ -42,7 +39,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     falkordb_address: tuple[str, int],
     falkordb_graph: GraphSettings,
 ) -> None:
-    values = generate_stream(runs=120, seed=11)
+    values = valid_stream(runs=120, seed=11)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
     pg_url = make_url(postgres_settings.url.get_secret_value())
     falkor_host, falkor_port = falkordb_address
@@ -55,7 +52,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     pg_port = proxy_port if cut == "postgres" else pg_url.port
     falkor = proxy_port if cut == "graph" else falkor_port
     written_pg = PostgresSettings(
-        url=pg_url.set(port=pg_port).render_as_string(hide_password=False)  # type: ignore[arg-type]
+        url=pg_url.set(port=pg_port).render_as_string(hide_password=False)
     )
     written_graph = GraphSettings(uri=falkordb_graph.uri.replace(f":{falkor_port}/", f":{falkor}/"))
     reader = GraphSink(falkordb_graph)
@@ -63,8 +60,8 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
 
     async def stored(sink: str) -> int:
         if sink == "postgres":
-            return await events_stored(postgres_engine)
-        return await graph_events_stored(reader)
+            return await count_events(postgres_engine)
+        return await count_graph_events(reader)
 
     settings = make_settings(
         kafka_bootstrap, topic,
@@ -73,7 +70,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     )  # fmt: skip
     cut_seconds = 0.0
     try:
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+        await produce(kafka_bootstrap, topic, keyed_by_run(first))
         sinks: list[Sink] = [PostgresSink(written_pg), GraphSink(written_graph)]
         async with consuming(settings, sinks) as metrics:
 
@@ -85,7 +82,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
 
             proxy.cut()
             cut_at = time.monotonic()
-            await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+            await produce(kafka_bootstrap, topic, keyed_by_run(second))
 
             async def other_is_current() -> bool:
                 return await stored(other) == len(set(values))

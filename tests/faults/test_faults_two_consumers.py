@@ -9,14 +9,12 @@ from consumer.metrics import Metrics
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
-    events_stored,
-    generate_stream,
-    keyed_at_random,
-    produce_records,
-)
-from support import consuming, make_settings, wait_until
+from support.events import valid_stream
+from support.kafka import keyed_at_random, produce
+from support.pipelines import consuming, make_settings
+from support.postgres import count_events
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 
 async def test_two_consumers_of_one_group_share_runs_without_deadlock(
@@ -25,7 +23,7 @@ async def test_two_consumers_of_one_group_share_runs_without_deadlock(
     postgres_settings: PostgresSettings,
     postgres_engine: AsyncEngine,
 ) -> None:
-    values = generate_stream(runs=150, seed=31)
+    values = valid_stream(runs=150, seed=31)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
     settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 25})
     one, two = Metrics(), Metrics()
@@ -37,11 +35,11 @@ async def test_two_consumers_of_one_group_share_runs_without_deadlock(
         return value or 0.0  # not exported before the pipeline exists
 
     async def stored_at_least(n: int) -> bool:
-        return await events_stored(postgres_engine) >= n
+        return await count_events(postgres_engine) >= n
 
     async with consuming(settings, [PostgresSink(postgres_settings)], one):
         await wait_until(lambda: _true(assigned(one) == 3), what="the first consumer to join")
-        await produce_records(kafka_bootstrap, topic, keyed_at_random(first, seed=1))
+        await produce(kafka_bootstrap, topic, keyed_at_random(first, seed=1))
         # The second one joins while the first is consuming: a rebalance mid-stream.
         async with consuming(settings, [PostgresSink(postgres_settings)], two):
 
@@ -50,7 +48,7 @@ async def test_two_consumers_of_one_group_share_runs_without_deadlock(
 
             await wait_until(shared, what="both consumers to hold partitions")
             assert assigned(one) + assigned(two) == 3
-            await produce_records(kafka_bootstrap, topic, keyed_at_random(second, seed=2))
+            await produce(kafka_bootstrap, topic, keyed_at_random(second, seed=2))
             await wait_until(
                 lambda: stored_at_least(len(set(first)) + len(set(second)) // 3),
                 what="both consumers writing the second half",

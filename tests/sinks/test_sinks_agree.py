@@ -26,8 +26,9 @@ from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from strategies import run_events, to_records
-from support import graph_query
+from support.events import event, sink_records
+from support.graph import clear_graph
+from support.strategies import run_events
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ async def sinks(
 async def _reset(postgres: PostgresSink, graph: GraphSink) -> None:
     async with postgres.engine.begin() as conn:
         await conn.execute(text("TRUNCATE runs, task_executions, run_events"))
-    await graph_query(graph, "MATCH (n) DETACH DELETE n", write=True)
+    await clear_graph(graph)
 
 
 async def _deliver(sink: Sink, records: list[SinkRecord], rnd: random.Random) -> None:
@@ -78,7 +79,7 @@ async def test_both_sinks_hold_the_reference_state(
     rnd: random.Random,
 ) -> None:
     postgres, graph = sinks
-    records = to_records(events)
+    records = sink_records(events)
     await _reset(postgres, graph)
     await _deliver(postgres, records, rnd)
     await _deliver(graph, records, rnd)
@@ -99,10 +100,10 @@ async def test_a_conflicting_version_in_a_later_batch_leaves_no_trace(
     ``pending`` run row for it)."""
     postgres, graph = sinks
     await _reset(postgres, graph)
-    base = {"schema_version": 1, "event_id": "e-1", "type": "task-start", "task_id": "t",
-            "occurred_at": "2025-11-14T15:00:00Z"}  # fmt: skip
-    (kept,) = to_records([{**base, "run_id": "run-kept", "title": "kept"}])
-    (other,) = to_records([{**base, "run_id": "run-phantom", "title": "other"}])
+    kept, other = sink_records([
+        event("task-start", "run-kept", event_id="e-1", task_id="t", title="kept"),
+        event("task-start", "run-phantom", event_id="e-1", task_id="t", title="other"),
+    ])  # fmt: skip
     for sink in (postgres, graph):
         await sink.write([kept])
         assert (await sink.write([other])).duplicate_event_ids == {"e-1"}

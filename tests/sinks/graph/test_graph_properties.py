@@ -18,9 +18,9 @@ from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.state import fold, summarize_run, task_totals
 
-from graph_reading import GraphState, event_chain, query, read_graph
-from strategies import run_events, to_records
-from support import graph_query
+from support.events import sink_records
+from support.graph import GraphState, clear_graph, event_chain, query, read_graph
+from support.strategies import run_events
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def _ms(value: datetime | None) -> int | None:
 
 
 async def _reset(sink: GraphSink) -> None:
-    await graph_query(sink, "MATCH (n) DETACH DELETE n", write=True)
+    await clear_graph(sink)
 
 
 async def _write_in_batches(sink: GraphSink, records: list[SinkRecord], cuts: list[int]) -> None:
@@ -130,7 +130,7 @@ async def test_any_permutation_duplication_and_batching_give_the_same_graph(
     rnd: random.Random,
     cuts: list[int],
 ) -> None:
-    records = to_records(events)
+    records = sink_records(events)
     await _reset(graph_sink)
     await graph_sink.write(records)
     canonical = await read_graph(graph_sink)

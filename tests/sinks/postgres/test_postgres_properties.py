@@ -17,8 +17,9 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.state import fold, summarize_run, task_totals
 
-from strategies import run_events, to_records
-from support import dump_state
+from support.events import sink_records
+from support.postgres import dump_state
+from support.strategies import run_events
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ async def test_any_permutation_duplication_and_batching_give_the_same_rows(
     rnd: random.Random,
     cuts: list[int],
 ) -> None:
-    records = to_records(events)
+    records = sink_records(events)
     await _reset(postgres_engine)
     await sink.write(records)
     canonical = await dump_state(postgres_engine)

@@ -1,0 +1,128 @@
+"""The real pipelines in the test's process: settings, running them, reading their metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from consumer.dead_letters import KafkaDeadLetterQueue
+from consumer.kafka import consumer_options, producer_options
+from consumer.metrics import Metrics
+from consumer.pipeline import SinkPipeline
+from consumer.runner import pipeline_options, run_sinks
+from consumer.settings import Settings
+from sinks.base import Sink, SinkRecord, WriteResult
+from sinks.postgres import PostgresSink
+
+
+def make_settings(bootstrap: str, topic: str, **overrides: Any) -> Settings:
+    """Settings for one test: its own topic and group prefix, short backoffs, no HTTP port.
+
+    An override that is a dict is merged into that section (``kafka={...}``)."""
+    values: dict[str, Any] = {
+        "kafka": {
+            "bootstrap_servers": bootstrap,
+            "topic": topic,
+            "group_id_prefix": f"rl-{uuid.uuid4().hex[:8]}",
+            "poll_timeout_ms": 100,
+            "session_timeout_ms": 10_000,
+        },
+        "retry": {"initial_backoff_seconds": 0.05, "max_backoff_seconds": 0.5},
+        "metrics": {"port": 0},
+        "shutdown_timeout_seconds": 15,
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            values[key] = {**values[key], **value}
+        else:
+            values[key] = value
+    return Settings(**values)
+
+
+@contextlib.asynccontextmanager
+async def consuming(
+    settings: Settings, sinks: Sequence[Sink], metrics: Metrics | None = None
+) -> AsyncIterator[Metrics]:
+    """Run the real pipelines in the background; stop them cleanly on exit."""
+    metrics = metrics or Metrics()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_sinks(settings, sinks, metrics, stop))
+    try:
+        yield metrics
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)
+
+
+def metric(metrics: Metrics, name: str, default: float | None = None, **labels: str) -> float:
+    """A sample's value; a missing sample fails the test instead of reading as zero, unless
+    a ``default`` says what it reads as (a gauge not exported yet)."""
+    value = metrics.registry.get_sample_value(name, labels)
+    if value is None and default is not None:
+        return default
+    assert value is not None, f"metric {name}{labels} is not exported"
+    return value
+
+
+@contextlib.asynccontextmanager
+async def hand_wired(
+    settings: Settings,
+    sink: Sink,
+    *,
+    metrics: Metrics | None = None,
+    pipeline_type: type[SinkPipeline] = SinkPipeline,
+    max_request_size: int | None = None,
+) -> AsyncIterator[tuple[SinkPipeline, AIOKafkaConsumer]]:
+    """One sink's pipeline wired as the runner wires it, but by hand, so a test can watch
+    it or cripple a part: its clients are started and subscribed, not the pipeline; on
+    exit the clients are stopped and the sink closed. The dead-letter queue cannot create
+    its topic."""
+    consumer = AIOKafkaConsumer(**consumer_options(settings.kafka, sink.name))
+    limit = {} if max_request_size is None else {"max_request_size": max_request_size}
+    producer = AIOKafkaProducer(**producer_options(settings.kafka), **limit)
+    pipeline = pipeline_type(
+        sink=sink,
+        consumer=consumer,
+        dead_letters=KafkaDeadLetterQueue(producer, settings.dead_letter_topic, sink.name),
+        metrics=metrics or Metrics(),
+        options=pipeline_options(settings, sink.name),
+    )
+    await producer.start()
+    await consumer.start()
+    consumer.subscribe([settings.kafka.topic], listener=pipeline)
+    try:
+        yield pipeline, consumer
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await sink.close()
+
+
+class RenamedSink:
+    """A real sink under another name, so it gets its own consumer group: stands in for a
+    second kind of sink in tests that need two independent pipelines in one process."""
+
+    def __init__(self, inner: PostgresSink, name: str) -> None:
+        self._inner = inner
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def start(self) -> None:
+        await self._inner.start()
+
+    async def write(self, batch: Sequence[SinkRecord]) -> WriteResult:
+        return await self._inner.write(batch)
+
+    async def health(self) -> None:
+        await self._inner.health()
+
+    async def close(self) -> None:
+        await self._inner.close()
