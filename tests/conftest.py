@@ -31,6 +31,7 @@ from sinks.postgres.migrate import upgrade
 from sinks.postgres.settings import PostgresSettings
 
 from support.kafka import create_topic
+from support.pipelines import Flow
 from support.postgres import settings_for, temporary_database
 
 
@@ -94,6 +95,17 @@ async def topic(kafka_bootstrap: str) -> str:
     name = f"telemetry-{uuid.uuid4().hex[:10]}"
     await create_topic(kafka_bootstrap, name, partitions=3)
     return name
+
+
+@pytest.fixture
+def flow(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+) -> Flow:
+    """A fresh topic and a fresh ledger database to consume it into."""
+    return Flow(kafka_bootstrap, topic, postgres_settings, postgres_engine)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.embedded import free_port
 from consumer.lag import SAMPLE_INTERVAL_SECONDS
@@ -27,7 +26,7 @@ from sinks.postgres.settings import PostgresSettings
 
 from support.events import encode, event, example_lines
 from support.kafka import keyed_by_run, produce, read_topic
-from support.pipelines import consuming, make_settings
+from support.pipelines import Flow, consuming, make_settings
 from support.postgres import count_events, proxied_postgres
 from support.waiting import wait_until
 
@@ -99,15 +98,12 @@ def port_of(http: httpx.AsyncClient) -> int:
 
 
 async def test_lag_and_readiness_follow_a_sink_outage(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     http: httpx.AsyncClient,
 ) -> None:
-    proxy, proxied = await proxied_postgres(postgres_settings)
+    proxy, proxied = await proxied_postgres(flow.postgres)
     sink = PostgresSink(proxied)
-    settings = make_settings(kafka_bootstrap, topic, metrics={"port": port_of(http)})
+    settings = make_settings(flow.bootstrap, flow.topic, metrics={"port": port_of(http)})
     lag = "runledger_consumer_lag_messages"
     lag_seconds = "runledger_consumer_lag_seconds"
     try:
@@ -119,9 +115,11 @@ async def test_lag_and_readiness_follow_a_sink_outage(
             )
 
             proxy.cut()
-            lines = example_lines()  # one run: one partition
-            await produce(kafka_bootstrap, topic, keyed_by_run(lines), linger_ms=200)  # one batch
-            first_timestamp = min(r.timestamp for r in await read_topic(kafka_bootstrap, topic, 10))
+            lines = example_lines()  # one run: one partition, one producer batch (linger)
+            await produce(flow.bootstrap, flow.topic, keyed_by_run(lines), linger_ms=200)
+            first_timestamp = min(
+                r.timestamp for r in await read_topic(flow.bootstrap, flow.topic, 10)
+            )
 
             def behind(s: Samples) -> bool:
                 return sum(by_label(s, lag, "partition").values()) == len(lines)
@@ -143,7 +141,7 @@ async def test_lag_and_readiness_follow_a_sink_outage(
             assert records_behind == len(lines)
             group = settings.kafka.group_id(SINK)  # joins with kafka-lag-exporter's `group`
             age = value(
-                samples, lag_seconds, sink=SINK, group=group, topic=topic, partition=partition
+                samples, lag_seconds, sink=SINK, group=group, topic=flow.topic, partition=partition
             )
             oldest = first_timestamp / 1000  # the oldest unprocessed record's Kafka timestamp
             assert before - oldest - SAMPLE_INTERVAL_SECONDS - 1 <= age <= after - oldest
@@ -167,7 +165,7 @@ async def test_lag_and_readiness_follow_a_sink_outage(
             assert value(samples, "runledger_sink_up", sink=SINK) == 1
             written = by_label(samples, "runledger_messages_total", "type", outcome="written")
             assert sum(written.values()) == len(lines)
-        assert await count_events(postgres_engine) == len(lines)
+        assert await count_events(flow.engine) == len(lines)
     finally:
         await proxy.stop()
 
@@ -187,18 +185,15 @@ POISON = {
 
 
 async def test_every_outcome_is_counted_exactly(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     http: httpx.AsyncClient,
 ) -> None:
     good = example_lines()
-    await produce(kafka_bootstrap, topic, keyed_by_run([*good, *POISON]))
-    settings = make_settings(kafka_bootstrap, topic, metrics={"port": port_of(http)})
+    await produce(flow.bootstrap, flow.topic, keyed_by_run([*good, *POISON]))
+    settings = make_settings(flow.bootstrap, flow.topic, metrics={"port": port_of(http)})
     dead = "runledger_dead_letters_total"
 
-    async with consuming(settings, [PostgresSink(postgres_settings)]):
+    async with consuming(settings, [PostgresSink(flow.postgres)]):
         await wait_until(
             scraped(http, lambda s: sum(by_label(s, dead, "stage").values()) >= len(POISON)),
             what="every poison record dead-lettered",
@@ -224,7 +219,7 @@ async def test_every_outcome_is_counted_exactly(
         for outcome in outcomes
     }
     assert totals == {"written": len(good), "duplicate": 0, "dead_lettered": 1}
-    assert await count_events(postgres_engine) == len(good)
+    assert await count_events(flow.engine) == len(good)
 
     one = {"sink": SINK}
     assert value(samples, "runledger_event_age_seconds_count", **one) == len(good)

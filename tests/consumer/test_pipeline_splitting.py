@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass, field
 
-import pytest
 from aiokafka import TopicPartition
 
-from consumer.dead_letters import DeadLetter
 from consumer.metrics import Metrics
-from consumer.pipeline import SinkPipeline, ToleranceExceeded
+from consumer.pipeline import PipelineHalted, SinkPipeline, ToleranceExceeded
 from consumer.runner import pipeline_options
 
 from support.events import encode, event
@@ -36,155 +35,144 @@ def _stream(runs: str) -> list[bytes]:
     ]
 
 
-def _ids(values: list[bytes], runs: str, which: str) -> list[str]:
-    """The event ids of the values marked ``which`` in ``runs``, in offset order."""
-    return [json.loads(v)["event_id"] for v, r in zip(values, runs, strict=True) if r == which]
+@dataclass
+class Outcome:
+    """What consuming some batches left behind."""
+
+    consumer: FakeConsumer = field(default_factory=FakeConsumer)
+    sink: FakeSink = field(default_factory=lambda: FakeSink(refused_runs={"bad"}))
+    dead_letters: FakeDeadLetters = field(default_factory=FakeDeadLetters)
+    halted: PipelineHalted | None = None
+
+    @property
+    def letters(self) -> list[tuple[int, int, str, str]]:
+        """(partition, offset, stage, reason) of each dead letter, in the order sent."""
+        return [
+            (x.record.partition, x.record.offset, x.stage, x.reason)
+            for x in self.dead_letters.letters
+        ]
 
 
-def _where(letters: list[DeadLetter]) -> list[tuple[int, int, str, str]]:
-    """(partition, offset, stage, reason) of each dead letter."""
-    return [(x.record.partition, x.record.offset, x.stage, x.reason) for x in letters]
+def _good_ids(*partitions: str) -> list[str]:
+    """The event ids of the good events of these partitions, in order."""
+    return [
+        json.loads(value)["event_id"]
+        for runs in partitions
+        for value, r in zip(_stream(runs), runs, strict=True)
+        if r == "g"
+    ]
 
 
-async def _consume(consumer: FakeConsumer, sink: FakeSink, tolerance: str) -> FakeDeadLetters:
-    """Run the pipeline until the consumer's batches are done (or it halts), then stop it."""
+async def _consume(*batches: tuple[str, ...], tolerance: str = "all") -> Outcome:
+    """Run the pipeline over these batches (each the runs of partition 0, 1, ...) until they
+    are done or it halts; then stop it."""
+    outcome = Outcome()
+    for batch in batches:
+        outcome.consumer.deliver(*(_stream(runs) for runs in batch))
     settings = make_settings("127.0.0.1:9", TOPIC, dead_letter={"tolerance": tolerance})
-    letters = FakeDeadLetters()
     pipeline = SinkPipeline(
-        sink=sink,
-        consumer=consumer,
-        dead_letters=letters,
+        sink=outcome.sink,
+        consumer=outcome.consumer,
+        dead_letters=outcome.dead_letters,
         metrics=Metrics(),
-        options=pipeline_options(settings, sink.name),
+        options=pipeline_options(settings, outcome.sink.name),
     )
     run = asyncio.create_task(pipeline.run())
-    drained = asyncio.create_task(consumer.drained.wait())
+    drained = asyncio.create_task(outcome.consumer.drained.wait())
     await asyncio.wait([run, drained], timeout=10, return_when=asyncio.FIRST_COMPLETED)
     pipeline.stop()
     drained.cancel()
-    await asyncio.wait_for(run, timeout=10)  # raises what halted the pipeline
-    return letters
+    try:
+        await asyncio.wait_for(run, timeout=10)
+    except PipelineHalted as error:
+        outcome.halted = error
+    return outcome
 
 
 # -- errors.tolerance = all: isolate, dead-letter, go on --------------------------------
 
 
 async def test_a_refused_record_is_isolated_by_halving_the_batch() -> None:
-    runs = "gggggBgg"
-    values = _stream(runs)
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(values)
+    done = await _consume(("gggggBgg",))
 
-    letters = await _consume(consumer, sink, "all")
-
-    assert sink.written == _ids(values, runs, "g")  # each good record once, in order
-    assert _where(letters.letters) == [(0, 5, "sink", "rejected_by_sink")]
-    (letter,) = letters.letters
-    assert letter.error_class == "PermanentSinkError"
-    assert letter.record.value == values[5]
-    assert consumer.committed == {P0: 8}
+    assert done.sink.written == _good_ids("gggggBgg")  # each good record once, in order
+    assert done.letters == [(0, 5, "sink", "rejected_by_sink")]
+    (letter,) = done.dead_letters.letters
+    assert (letter.error_class, letter.record.value) == (
+        "PermanentSinkError",
+        _stream("gggggBgg")[5],
+    )
+    assert done.consumer.committed == {P0: 8}
     # the whole batch, then halves of the half that fails, down to the record alone
-    assert sink.attempts == [8, 4, 4, 2, 1, 1, 2]
+    assert done.sink.attempts == [8, 4, 4, 2, 1, 1, 2]
 
 
 async def test_every_refused_record_is_dead_lettered_and_every_good_one_written() -> None:
-    runs = "BggBgggB"
-    values = _stream(runs)
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(values)
+    done = await _consume(("BggBgggB",))
 
-    letters = await _consume(consumer, sink, "all")
-
-    assert sink.written == _ids(values, runs, "g")
-    assert [offset for _, offset, _, _ in _where(letters.letters)] == [0, 3, 7]
-    assert consumer.committed == {P0: 8}
+    assert done.sink.written == _good_ids("BggBgggB")
+    assert [offset for _, offset, _, _ in done.letters] == [0, 3, 7]
+    assert done.consumer.committed == {P0: 8}
 
 
 async def test_a_batch_of_refused_records_only_is_dead_lettered_whole() -> None:
-    values = _stream("BBB")
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(values)
+    done = await _consume(("BBB",))
 
-    letters = await _consume(consumer, sink, "all")
-
-    assert sink.written == []
-    assert [record.value for record in (x.record for x in letters.letters)] == values
-    assert consumer.committed == {P0: 3}
+    assert done.sink.written == []
+    assert [x.record.value for x in done.dead_letters.letters] == _stream("BBB")
+    assert done.consumer.committed == {P0: 3}
 
 
 async def test_a_record_that_does_not_decode_never_reaches_the_sink() -> None:
-    runs = "ggxgBg"
-    values = _stream(runs)
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(values)
+    done = await _consume(("ggxgBg",))
 
-    letters = await _consume(consumer, sink, "all")
-
-    assert sink.written == _ids(values, runs, "g")
-    assert sorted(_where(letters.letters)) == [
+    assert done.sink.written == _good_ids("ggxgBg")
+    assert sorted(done.letters) == [
         (0, 2, "decode", "not_json"),
         (0, 4, "sink", "rejected_by_sink"),
     ]
-    assert sink.attempts[0] == 5  # the records that decoded, and only those
-    assert consumer.committed == {P0: 6}
+    assert done.sink.attempts[0] == 5  # the records that decoded, and only those
+    assert done.consumer.committed == {P0: 6}
 
 
 async def test_a_good_batch_is_written_in_one_go() -> None:
-    values = _stream("gggg")
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(values)
+    done = await _consume(("gggg",))
 
-    letters = await _consume(consumer, sink, "all")
-
-    assert (sink.attempts, letters.letters) == ([4], [])
-    assert consumer.committed == {P0: 4}
+    assert (done.sink.attempts, done.letters, done.halted) == ([4], [], None)
+    assert done.consumer.committed == {P0: 4}
 
 
 # -- errors.tolerance = none: stop before the first bad record --------------------------
 
 
 async def test_tolerance_none_stops_with_nothing_committed_past_a_refused_record() -> None:
-    runs = "gggggBgg"
-    values = _stream(runs)
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(values)
+    done = await _consume(("gggggBgg",), tolerance="none")
 
-    with pytest.raises(ToleranceExceeded, match=rf"^sink error at {TOPIC}\[0\]@5: refused "):
-        await _consume(consumer, sink, "none")
-
-    assert consumer.committed == {P0: 5}  # the bad record comes again after a restart
-    assert sink.written == _ids(values, runs, "g")  # the good ones are written (idempotent)
-    assert consumer.batches == []
+    assert isinstance(done.halted, ToleranceExceeded)
+    assert str(done.halted).startswith(f"sink error at {TOPIC}[0]@5: refused ")
+    assert done.consumer.committed == {P0: 5}  # the bad record comes again after a restart
+    assert done.sink.written == _good_ids("gggggBgg")  # the good ones are written (idempotent)
+    assert done.letters == []
 
 
-async def test_tolerance_none_names_the_first_bad_record_and_sends_no_dead_letter() -> None:
-    values = _stream("ggxgBg")
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(values)
+async def test_tolerance_none_names_the_first_bad_record() -> None:
+    done = await _consume(("ggxgBg",), tolerance="none")
 
-    with pytest.raises(ToleranceExceeded, match=r"decode error at .*@2: .*\(2 bad record\(s\)"):
-        await _consume(consumer, sink, "none")
-
-    assert consumer.committed == {P0: 2}
+    assert isinstance(done.halted, ToleranceExceeded)
+    assert str(done.halted).startswith(f"decode error at {TOPIC}[0]@2: ")
+    assert "(2 bad record(s) in the batch)" in str(done.halted)
+    assert done.consumer.committed == {P0: 2}
 
 
 async def test_tolerance_none_commits_each_partition_up_to_its_own_first_bad_record() -> None:
-    clean, spoiled = _stream("ggg"), _stream("gBgB")
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(clean, spoiled)
+    done = await _consume(("ggg", "gBgB"), tolerance="none")
 
-    with pytest.raises(ToleranceExceeded, match=rf"{TOPIC}\[1\]@1"):
-        await _consume(consumer, sink, "none")
-
-    assert consumer.committed == {P0: 3, P1: 1}
+    assert f"{TOPIC}[1]@1" in str(done.halted)
+    assert done.consumer.committed == {P0: 3, P1: 1}
 
 
 async def test_tolerance_none_commits_a_clean_batch_and_goes_on() -> None:
-    consumer, sink = FakeConsumer(), FakeSink(refused_runs={"bad"})
-    consumer.deliver(_stream("ggg"))
-    consumer.deliver(_stream("gg"))
+    done = await _consume(("ggg",), ("gg",), tolerance="none")
 
-    letters = await _consume(consumer, sink, "none")
-
-    assert (letters.letters, len(sink.written)) == ([], 5)
-    assert consumer.committed == {P0: 2}  # the second batch's end (offsets 0 and 1)
+    assert (done.halted, done.letters, len(done.sink.written)) == (None, [], 5)
+    assert done.consumer.committed == {P0: 2}  # the second batch's end (offsets 0 and 1)

@@ -20,7 +20,6 @@ from consumer.logging import mask_url, redact_text, register_secrets
 from sinks.postgres.settings import PostgresSettings
 
 from support.processes import ConsumerProcess, consumer_env
-from support.waiting import wait_until
 
 AWKWARD = ["pass word", "p@ss:w/rd%x", "pässwörd€ 🙂", "a b@c:d/e%f€", "%41%zz"]
 
@@ -80,11 +79,7 @@ async def test_runledger_run_never_logs_the_password(
         env["RUNLEDGER_POSTGRES__URL"] = _url_with(base, password, encoded=encoded)
     consumer = ConsumerProcess(env, tmp_path, "run.log").start()
     try:
-
-        async def started() -> bool:
-            return '"pipeline started"' in consumer.output()
-
-        await wait_until(started, what="runledger run started its pipeline")
+        await consumer.logged('"pipeline started"', what="runledger run started its pipeline")
         consumer.signal(signal.SIGTERM)
         assert await consumer.wait(30) == 0
     finally:

@@ -22,7 +22,7 @@ from support.kafka import (
     read_topic,
 )
 from support.pipelines import consuming, make_settings, metric
-from support.postgres import count_events
+from support.postgres import wait_for_events
 from support.reference import check_ledger
 from support.waiting import wait_until
 
@@ -43,11 +43,7 @@ async def test_consumer_survives_a_broker_restart_and_the_data_survives_it(
         settings = make_settings(broker.address, topic, kafka={"max_batch_records": 50})
         group = f"{settings.kafka.group_id_prefix}-postgres"
         async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
-
-            async def stored(n: int) -> bool:
-                return await count_events(postgres_engine) == n
-
-            await wait_until(lambda: stored(len(set(before))), what="events before the restart")
+            await wait_for_events(postgres_engine, len(set(before)))
 
             async def all_committed() -> bool:
                 offsets = await committed_offsets(broker.address, group, topic)
@@ -63,10 +59,6 @@ async def test_consumer_survives_a_broker_restart_and_the_data_survives_it(
                 assert sum(offsets.values()) == len(before)
 
                 await produce(restarted.address, topic, keyed_by_run(after))
-                await wait_until(
-                    lambda: stored(len(set(values))),
-                    timeout=60,
-                    what="events published after the restart",
-                )
+                await wait_for_events(postgres_engine, len(set(values)), 60)
                 assert metric(metrics, "runledger_sink_up", sink="postgres") == 1
     await check_ledger(postgres_engine, values, faults=1, name="broker restart")

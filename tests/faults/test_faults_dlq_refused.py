@@ -5,7 +5,6 @@ the record is dead-lettered once it can be, and the ledger is exact."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,7 +15,12 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
 from support.events import valid_stream
-from support.kafka import committed_offsets, create_topic, end_offsets, produce, read_topic
+from support.kafka import (
+    committed_offsets,
+    create_topic,
+    poisoned_topic,
+    read_topic,
+)
 from support.pipelines import consuming, hand_wired, make_settings
 from support.postgres import count_events
 from support.reference import check_ledger
@@ -28,13 +32,9 @@ POISON = b"<not json>" + b"x" * 8000  # with its headers, larger than the crippl
 async def test_a_refused_dead_letter_commits_nothing_past_its_record(
     kafka_bootstrap: str, postgres_settings: PostgresSettings, postgres_engine: AsyncEngine
 ) -> None:
-    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
-    await create_topic(kafka_bootstrap, topic, partitions=1)
     good = valid_stream(runs=4, seed=61, duplicate_rate=0)
     bad_at = 10
-    records = [(None, v) for v in good[:bad_at]] + [(None, POISON)]
-    records += [(None, v) for v in good[bad_at:]]
-    ends = end_offsets(await produce(kafka_bootstrap, topic, records))
+    topic, ends = await poisoned_topic(kafka_bootstrap, good, POISON, bad_at)
     settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 4})
     await create_topic(kafka_bootstrap, settings.dead_letter_topic)
 

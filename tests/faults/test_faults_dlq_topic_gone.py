@@ -26,9 +26,11 @@ from support.kafka import (
     create_topic,
     delete_topic,
     end_offsets,
+    poisoned_topic,
     produce,
     read_topic,
     topic_names,
+    unkeyed,
 )
 from support.pipelines import consuming, hand_wired, make_settings, metric
 from support.reference import check_ledger
@@ -40,13 +42,9 @@ POISON = b"<not json>"
 async def test_nothing_is_committed_past_a_dead_letter_until_its_topic_exists(
     kafka_bootstrap: str, postgres_settings: PostgresSettings, postgres_engine: AsyncEngine
 ) -> None:
-    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
-    await create_topic(kafka_bootstrap, topic, partitions=1)
     good = valid_stream(runs=3, seed=81, duplicate_rate=0)
     bad_at = 5
-    records = [(None, v) for v in good[:bad_at]] + [(None, POISON)]
-    records += [(None, v) for v in good[bad_at:]]
-    ends = end_offsets(await produce(kafka_bootstrap, topic, records))
+    topic, ends = await poisoned_topic(kafka_bootstrap, good, POISON, bad_at)
     settings = make_settings(kafka_bootstrap, topic)
     assert settings.dead_letter_topic not in await topic_names(kafka_bootstrap)
 
@@ -96,9 +94,7 @@ async def test_a_dead_letter_topic_deleted_while_running_is_created_again(
 
         await wait_until(created_at_start, what="the dead-letter topic created at start-up")
         await delete_topic(kafka_bootstrap, settings.dead_letter_topic)
-        ends = end_offsets(
-            await produce(kafka_bootstrap, topic, [(None, v) for v in good[:4]] + [(None, POISON)])
-        )
+        ends = end_offsets(await produce(kafka_bootstrap, topic, unkeyed([*good[:4], POISON])))
 
         async def all_committed() -> bool:
             return await committed_offsets(kafka_bootstrap, group, topic) == ends

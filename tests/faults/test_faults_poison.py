@@ -7,16 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from consumer import dead_letters as h
 from sinks.postgres import PostgresSink
 from sinks.postgres.queries import get_run
-from sinks.postgres.settings import PostgresSettings
 
 from support.events import encode, event, valid_stream
 from support.kafka import committed_offsets, end_offsets, keyed_by_run, produce, read_topic
-from support.pipelines import consuming, make_settings
+from support.pipelines import Flow, consuming, make_settings
 from support.postgres import count_events
 from support.processes import runledger
 from support.reference import check_ledger
@@ -44,10 +41,7 @@ POISON = [
 
 
 async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     tmp_path: Path,
 ) -> None:
     good = valid_stream(runs=20, seed=41)
@@ -55,24 +49,26 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
     step = len(stream) // (len(POISON) + 1)
     for n, (value, *_) in enumerate(POISON):  # spread between good records
         stream.insert((n + 1) * step + n, (f"poison-{n}".encode(), value))
-    acks = await produce(kafka_bootstrap, topic, stream, [ORIGIN], max_request_size=2**20)
+    acks = await produce(flow.bootstrap, flow.topic, stream, [ORIGIN], max_request_size=2**20)
     where = {value: ack for (_, value), ack in zip(stream, acks, strict=True)}
-    settings = make_settings(kafka_bootstrap, topic, max_message_bytes=MAX_BYTES)
+    settings = make_settings(flow.bootstrap, flow.topic, max_message_bytes=MAX_BYTES)
     group = settings.kafka.group_id("postgres")
     dlq = settings.dead_letter_topic
 
-    async with consuming(settings, [PostgresSink(postgres_settings)]):
+    async with consuming(settings, [PostgresSink(flow.postgres)]):
 
         async def good_ones_written() -> bool:
-            return await count_events(postgres_engine) == len(set(good))
+            return await count_events(flow.engine) == len(set(good))
 
         async def all_committed() -> bool:
-            return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
+            return await committed_offsets(flow.bootstrap, group, flow.topic) == end_offsets(acks)
 
         await wait_until(good_ones_written, what="every good record")
         await wait_until(all_committed, what="offsets committed past every poison record")
-        letters = await read_topic(kafka_bootstrap, dlq)
-        originals = {(r.partition, r.offset): r for r in await read_topic(kafka_bootstrap, topic)}
+        letters = await read_topic(flow.bootstrap, dlq)
+        originals = {
+            (r.partition, r.offset): r for r in await read_topic(flow.bootstrap, flow.topic)
+        }
         assert len(letters) == len(POISON)
         by_value = {letter.value: letter for letter in letters}
         for value, stage, reason, error_class in POISON:
@@ -83,19 +79,19 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
             assert (headers[h.STAGE], headers[h.REASON]) == (stage.encode(), reason.encode())
             assert headers[h.ERROR_CLASS] == error_class.encode()
             assert headers[h.MESSAGE]
-            assert headers[h.ORIGINAL_TOPIC] == topic.encode()
+            assert headers[h.ORIGINAL_TOPIC] == flow.topic.encode()
             assert headers[h.ORIGINAL_PARTITION] == str(ack.partition).encode()
             assert headers[h.ORIGINAL_OFFSET] == str(ack.offset).encode()
             original = originals[(ack.partition, ack.offset)]
             assert headers[h.ORIGINAL_TIMESTAMP] == str(original.timestamp).encode()
             assert headers[h.SINK] == b"postgres"
             assert headers[h.FAILED_AT].startswith(b"20")
-        await check_ledger(postgres_engine, good, faults=len(POISON), name="poison records")
+        await check_ledger(flow.engine, good, faults=len(POISON), name="poison records")
 
         # The operator finds the rejected record, fixes the value and replays it.
         env = {
-            "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "RUNLEDGER_KAFKA__TOPIC": topic,
+            "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": flow.bootstrap,
+            "RUNLEDGER_KAFKA__TOPIC": flow.topic,
         }
         found = await runledger(
             "dlq", "inspect", "--stage", "sink", "--json", env=env, cwd=tmp_path
@@ -115,13 +111,13 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
         assert "replayed 1 record(s)" in replayed.stdout
 
         async def nul_run_written() -> bool:
-            return await get_run(postgres_engine, NUL_RUN) is not None
+            return await get_run(flow.engine, NUL_RUN) is not None
 
         await wait_until(nul_run_written, what="the replayed record in the ledger")
-    detail = await get_run(postgres_engine, NUL_RUN)
+    detail = await get_run(flow.engine, NUL_RUN)
     assert detail is not None
     assert [t["title"] for t in detail.tasks] == ["badtitle"]
-    records = await read_topic(kafka_bootstrap, topic)
+    records = await read_topic(flow.bootstrap, flow.topic)
     assert len(records) == len(stream) + 1
     (replay,) = [r for r in records if any(k.startswith("runledger.replay.") for k, _ in r.headers)]
     names = [k for k, _ in replay.headers]

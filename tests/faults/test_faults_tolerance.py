@@ -17,16 +17,10 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
 from support.events import encode, event, valid_stream
-from support.kafka import committed_offsets, create_topic, produce
+from support.kafka import committed_offsets, poisoned_topic
 from support.pipelines import make_settings
 from support.postgres import count_events
 from support.processes import ConsumerProcess, consumer_env
-
-
-async def _one_partition_topic(bootstrap: str) -> str:
-    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
-    await create_topic(bootstrap, topic, partitions=1)
-    return topic
 
 
 async def test_tolerance_none_stops_the_process_at_the_bad_record(
@@ -35,13 +29,9 @@ async def test_tolerance_none_stops_the_process_at_the_bad_record(
     postgres_engine: AsyncEngine,
     tmp_path: Path,
 ) -> None:
-    topic = await _one_partition_topic(kafka_bootstrap)
     good = valid_stream(runs=3, seed=5, duplicate_rate=0)
     bad_at = 7
-    records = (
-        [(None, v) for v in good[:bad_at]] + [(None, b"{oops")] + [(None, v) for v in good[bad_at:]]
-    )
-    await produce(kafka_bootstrap, topic, records)
+    topic, _ = await poisoned_topic(kafka_bootstrap, good, b"{oops", bad_at)
     prefix = f"strict-{uuid.uuid4().hex[:8]}"
     env = consumer_env(
         kafka_bootstrap, topic, postgres_settings, prefix,
@@ -66,10 +56,9 @@ async def test_tolerance_none_stops_the_process_at_the_bad_record(
 async def test_tolerance_none_stops_at_a_record_the_sink_rejects(
     kafka_bootstrap: str, postgres_settings: PostgresSettings
 ) -> None:
-    topic = await _one_partition_topic(kafka_bootstrap)
     good = valid_stream(runs=2, seed=6, duplicate_rate=0)
     rejected = encode(event("run-start", "run-nul", title="a\u0000b"))
-    await produce(kafka_bootstrap, topic, [(None, v) for v in [*good[:4], rejected, *good[4:]]])
+    topic, _ = await poisoned_topic(kafka_bootstrap, good, rejected, 4)
     settings = make_settings(kafka_bootstrap, topic, dead_letter={"tolerance": "none"})
     sinks = [PostgresSink(postgres_settings)]
     with pytest.raises(ToleranceExceeded, match=rf"sink error at {topic}\[0\]@4: SQLSTATE 22"):

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from consumer.metrics import Metrics
 from sinks.base import Sink
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 
 from support.events import event_ids, sink_records, valid_stream
 from support.graph import clear_graph, count_graph_events, read_graph
 from support.kafka import keyed_at_random, produce
-from support.pipelines import consuming, make_settings, metric
+from support.pipelines import Flow, consuming, make_settings, metric
 from support.postgres import count_events
 from support.reference import check_ledger
 from support.waiting import wait_until
@@ -96,19 +93,16 @@ async def test_two_writers_on_neo4j_end_as_one_writer_alone(
 
 
 async def test_two_writers_on_postgres_end_as_the_reference(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
     values = valid_stream(runs=120, seed=43, duplicate_rate=0.03)
     distinct = len(event_ids(values))
 
     async def all_events() -> bool:
-        return await count_events(postgres_engine) == distinct
+        return await count_events(flow.engine) == distinct
 
     one, two = await _two_consumers(
-        kafka_bootstrap, topic, values, lambda: PostgresSink(postgres_settings), all_events
+        flow.bootstrap, flow.topic, values, lambda: PostgresSink(flow.postgres), all_events
     )
-    await check_ledger(postgres_engine, values, faults=0, name="two writers, PostgreSQL")
+    await check_ledger(flow.engine, values, faults=0, name="two writers, PostgreSQL")
     _report("two writers, PostgreSQL", one, two, "postgres")

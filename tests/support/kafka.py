@@ -11,6 +11,7 @@ import contextlib
 import json
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -127,6 +128,17 @@ def keyed_at_random(values: Iterable[bytes], seed: int) -> list[Keyed]:
 
 def unkeyed(values: Iterable[bytes]) -> list[Keyed]:
     return [(None, v) for v in values]
+
+
+async def poisoned_topic(
+    bootstrap: str, good: Sequence[bytes], bad: bytes, at: int
+) -> tuple[str, dict[int, int]]:
+    """A fresh one-partition topic holding ``good`` with ``bad`` slipped in at offset ``at``
+    (no keys): its name and its end offset."""
+    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
+    await create_topic(bootstrap, topic, partitions=1)
+    values = [*good[:at], bad, *good[at:]]
+    return topic, end_offsets(await produce(bootstrap, topic, unkeyed(values)))
 
 
 async def read_topic(

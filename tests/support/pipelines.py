@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.dead_letters import KafkaDeadLetterQueue
 from consumer.kafka import consumer_options, producer_options
@@ -18,6 +20,31 @@ from consumer.runner import pipeline_options, run_sinks
 from consumer.settings import Settings
 from sinks.base import Sink, SinkRecord, WriteResult
 from sinks.postgres import PostgresSink
+from sinks.postgres.settings import PostgresSettings
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What most delivery tests need (the ``flow`` fixture): a fresh topic on the session's
+    broker and a fresh, migrated database to consume it into, with an engine to read it."""
+
+    bootstrap: str
+    topic: str
+    postgres: PostgresSettings
+    engine: AsyncEngine
+
+
+S = TypeVar("S", bound=Sink)
+
+
+@contextlib.asynccontextmanager
+async def started(sink: S) -> AsyncIterator[S]:
+    """The sink, started; closed on exit."""
+    await sink.start()
+    try:
+        yield sink
+    finally:
+        await sink.close()
 
 
 def make_settings(bootstrap: str, topic: str, **overrides: Any) -> Settings:

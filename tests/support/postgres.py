@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import RowMapping, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -63,6 +63,12 @@ async def temporary_database(prefix: str, template: str | None = None) -> AsyncI
 
 def settings_for(url: str) -> PostgresSettings:
     return PostgresSettings(url=url)
+
+
+async def clear_ledger(engine: AsyncEngine) -> None:
+    """Delete every row the sink wrote (the schema stays)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE runs, task_executions, run_events"))
 
 
 async def count_events(engine: AsyncEngine) -> int:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from sinks.postgres.settings import PostgresSettings
 
+from support.waiting import wait_until
+
 RUNLEDGER = (sys.executable, "-m", "consumer.cli")
 """The ``runledger`` command of the environment the tests run in."""
 
@@ -73,6 +75,14 @@ class ConsumerProcess:
 
     def output(self) -> str:
         return self._log.read_text(errors="replace")
+
+    async def logged(self, text: str, what: str, timeout: float = 30.0) -> None:
+        """Wait until the process has logged ``text`` (fails naming ``what``)."""
+
+        async def seen() -> bool:
+            return text in self.output()
+
+        await wait_until(seen, timeout, what)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

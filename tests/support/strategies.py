@@ -1,13 +1,19 @@
-"""Hypothesis strategies: the events of orchestration runs, valid by the contract."""
+"""Hypothesis strategies: the events of orchestration runs, valid by the contract; and
+``replay``, the delivery the property tests put them through."""
 
 from __future__ import annotations
 
+import itertools
+import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from contracts import INT32_MAX, JSON_SAFE_INT_MAX
+from sinks.base import Sink, SinkRecord
 
 from support.events import event
 
@@ -80,3 +86,47 @@ def run_events(draw: st.DrawFn, run_id: str = "run-a") -> list[dict[str, Any]]:
         add("run-finalized", cancelled=draw(st.booleans()),
             **({"status": status} if status else {}))  # fmt: skip
     return events
+
+
+def sink_examples(count: int) -> settings:
+    """Settings of a property test on a real sink: ``count`` examples, no deadline (an
+    engine can be slow), one fixture (the sink) shared by the examples."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+batch_cuts = st.lists(st.integers(min_value=0, max_value=1000), max_size=4)
+"""Where ``replay`` cuts a delivery into batches."""
+
+
+def _apart(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [
+        {**e, "run_id": f"r{i}", "event_id": f"r{i}-{e['event_id']}"}
+        for i, run in enumerate(runs)
+        for e in run
+    ]
+
+
+def several_runs(max_runs: int = 3) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """The events of one to ``max_runs`` runs (run ids r0, r1, ...), in one list."""
+    return st.lists(run_events(), min_size=1, max_size=max_runs).map(_apart)
+
+
+async def replay(
+    sink: Sink,
+    records: Sequence[SinkRecord],
+    rnd: random.Random,
+    cuts: Sequence[int] | None = None,
+) -> None:
+    """Write ``records`` as Kafka may deliver them: half of them twice, in a random order,
+    cut into batches at ``cuts`` (positions modulo the length; drawn from ``rnd`` if none)."""
+    replayed = [*records, *rnd.sample(list(records), k=len(records) // 2)]
+    rnd.shuffle(replayed)
+    if cuts is None:
+        cuts = [rnd.randrange(len(replayed) + 1) for _ in range(rnd.randrange(4))]
+    bounds = [0, *sorted(c % (len(replayed) + 1) for c in cuts), len(replayed)]
+    for start, end in itertools.pairwise(bounds):
+        await sink.write(replayed[start:end])
