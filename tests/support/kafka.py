@@ -166,18 +166,23 @@ async def read_topic(
         await asyncio.sleep(0.2)
 
 
-async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
+async def committed_offsets(
+    bootstrap: str, group_id: str, topic: str, timeout: float = 30.0
+) -> dict[int, int]:
     """The group's committed position per partition (partitions without a commit omitted).
 
-    None while the broker cannot tell yet: on a fresh Apache Kafka the first group lookup
-    answers "coordinator not available" while ``__consumer_offsets`` is being created,
-    which a condition polled with ``wait_until`` must read as "not committed yet".
+    A broker that cannot tell yet is asked again, for up to ``timeout`` seconds: on a fresh
+    or restarted Apache Kafka the group coordinator answers "not available" while it
+    loads ``__consumer_offsets``.
     """
-    try:
-        async with kafka_admin(bootstrap) as admin:
-            offsets = await admin.list_consumer_group_offsets(group_id)
-    except KafkaError as error:
-        if not error.retriable:
-            raise
-        return {}
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with kafka_admin(bootstrap) as admin:
+                offsets = await admin.list_consumer_group_offsets(group_id)
+        except KafkaError as error:
+            if not error.retriable or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
+        return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}

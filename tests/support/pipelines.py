@@ -18,8 +18,7 @@ from consumer.metrics import Metrics
 from consumer.pipeline import SinkPipeline
 from consumer.runner import pipeline_options, run_sinks
 from consumer.settings import Settings
-from sinks.base import Sink, SinkRecord, WriteResult
-from sinks.postgres import PostgresSink
+from sinks.base import Sink
 from sinks.postgres.settings import PostgresSettings
 
 
@@ -128,28 +127,3 @@ async def hand_wired(
         await consumer.stop()
         await producer.stop()
         await sink.close()
-
-
-class RenamedSink:
-    """A real sink under another name, so it gets its own consumer group: stands in for a
-    second kind of sink in tests that need two independent pipelines in one process."""
-
-    def __init__(self, inner: PostgresSink, name: str) -> None:
-        self._inner = inner
-        self._name = name
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    async def start(self) -> None:
-        await self._inner.start()
-
-    async def write(self, batch: Sequence[SinkRecord]) -> WriteResult:
-        return await self._inner.write(batch)
-
-    async def health(self) -> None:
-        await self._inner.health()
-
-    async def close(self) -> None:
-        await self._inner.close()
