@@ -16,7 +16,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,11 +30,9 @@ from sinks.postgres.engine import create_engine
 from sinks.postgres.migrate import upgrade
 from sinks.postgres.settings import PostgresSettings
 
-from support import create_topic
-
-ADMIN_URL = os.environ.get(
-    "RUNLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+from support.kafka import create_topic
+from support.pipelines import Flow
+from support.postgres import settings_for, temporary_database
 
 
 @pytest.fixture(scope="session")
@@ -63,39 +60,25 @@ def falkordb_address() -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", server.port
 
 
-def _database_url(name: str) -> str:
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 async def postgres_template() -> AsyncIterator[str]:
     """A database migrated once per session; each test clones it (fast, isolated)."""
-    name = f"runledger_tpl_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    engine = create_engine(PostgresSettings(url=_database_url(name)))  # type: ignore[arg-type]
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-    yield name
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with temporary_database("runledger_tpl") as url:
+        engine = create_engine(settings_for(url))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        name = make_url(url).database
+        assert name is not None
+        yield name
 
 
 @pytest.fixture
 async def postgres_settings(postgres_template: str) -> AsyncIterator[PostgresSettings]:
     """Settings of a fresh, migrated database that is dropped after the test."""
-    name = f"runledger_t_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    yield PostgresSettings(url=_database_url(name))  # type: ignore[arg-type]
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with temporary_database("runledger_t", postgres_template) as url:
+        yield settings_for(url)
 
 
 @pytest.fixture
@@ -112,6 +95,17 @@ async def topic(kafka_bootstrap: str) -> str:
     name = f"telemetry-{uuid.uuid4().hex[:10]}"
     await create_topic(kafka_bootstrap, name, partitions=3)
     return name
+
+
+@pytest.fixture
+def flow(
+    kafka_bootstrap: str,
+    topic: str,
+    postgres_settings: PostgresSettings,
+    postgres_engine: AsyncEngine,
+) -> Flow:
+    """A fresh topic and a fresh ledger database to consume it into."""
+    return Flow(kafka_bootstrap, topic, postgres_settings, postgres_engine)
 
 
 @pytest.fixture

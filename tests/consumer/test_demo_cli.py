@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -9,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from subprocess import Popen
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -68,43 +71,46 @@ class Output:
         return self.text
 
 
+def _env(home: Path, **settings: str) -> dict[str, str]:
+    """The environment without the user's runledger and Tansu settings, unbuffered."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNLEDGER_", "CALF_"))}
+    return {**env, "HOME": str(home), "PYTHONUNBUFFERED": "1", **settings}
+
+
+@contextlib.contextmanager
+def _demo(cwd: Path, env: dict[str, str], *args: str) -> Iterator[tuple[Popen[str], Output]]:
+    """``runledger demo ARGS`` running, its output collected; killed on exit if still up."""
+    process = subprocess.Popen(
+        [str(RUNLEDGER), "demo", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        yield process, Output(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _interrupt(process: Popen[str]) -> None:
+    """Ctrl-C, and wait for the demo to exit."""
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+
+
 def test_demo_keeps_running_until_ctrl_c_and_then_leaves_nothing_behind(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("RUNLEDGER_", "CALF_"))
-    }
-    env.update(
-        HOME=str(home),
+    env = _env(
+        home,
         COLUMNS="160",
-        PYTHONUNBUFFERED="1",
         # The demo must not use the user's settings: these would point it nowhere.
         RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:1",
         RUNLEDGER_POSTGRES__URL="postgresql://nobody@127.0.0.1:1/nothing",
         RUNLEDGER_SINKS="nonexistent",
     )
-    process = subprocess.Popen(
-        [
-            str(RUNLEDGER),
-            "demo",
-            "--runs",
-            "30",
-            "--seed",
-            "5",
-            "--keep-running",
-            "--workdir",
-            "demo-files",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        output = Output(process)
+    args = ["--runs", "30", "--seed", "5", "--keep-running", "--workdir", "demo-files"]
+    with _demo(tmp_path, env, *args) as (process, output):
         text = output.wait_for("Ctrl-C to stop", timeout=60)
         servers = _children(process.pid)
         assert servers, "the demo started no server processes"
@@ -125,12 +131,7 @@ def test_demo_keeps_running_until_ctrl_c_and_then_leaves_nothing_behind(tmp_path
         )
         assert handled == expected.published - expected.poison
 
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _interrupt(process)
     assert process.returncode == 0, output.text
     assert output.all().rstrip().endswith("stopped the pipelines and every engine the demo started")
     assert not [pid for pid in servers if _alive(pid)], "servers left running"
@@ -157,15 +158,8 @@ def test_a_missing_broker_binary_is_one_line_and_leaves_no_files(tmp_path: Path)
 
 
 def test_ctrl_c_while_consuming_stops_every_process(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNLEDGER_", "CALF_"))}
-    env.update(HOME=str(tmp_path), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [str(RUNLEDGER), "demo", "--runs", "800", "--workdir", "wd"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    output = Output(process)
     log = tmp_path / "wd" / "runledger.log"
-    try:
+    with _demo(tmp_path, _env(tmp_path), "--runs", "800", "--workdir", "wd") as (process, output):
         deadline = time.monotonic() + 60
         while '"pipeline started"' not in (log.read_text() if log.exists() else ""):
             assert process.poll() is None, output.text
@@ -173,12 +167,7 @@ def test_ctrl_c_while_consuming_stops_every_process(tmp_path: Path) -> None:
             time.sleep(0.1)
         servers = _children(process.pid)
         assert servers
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _interrupt(process)
     assert process.returncode == 130, output.text
     assert "interrupted: stopped the pipelines and every engine the demo started" in output.all()
     assert not [pid for pid in servers if _alive(pid)], "servers left running"

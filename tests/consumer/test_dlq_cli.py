@@ -8,8 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 from typer.testing import CliRunner, Result
 
 from consumer import dead_letters as h
@@ -17,45 +15,30 @@ from consumer.cli.app import app
 from consumer.dead_letters import DeadLetter, KafkaDeadLetterQueue
 from sinks.base import PermanentSinkError
 
-from delivery_support import topic_records
-from support import create_topic
+from support.events import encode, event
+from support.fakes import consumer_record
+from support.kafka import create_topic, kafka_producer, read_topic
 
 TRACE = ("trace", b"abc")
 
 
-def _record(offset: int, key: bytes | None, value: bytes) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic="telemetry", partition=0, offset=offset, timestamp=1_763_134_573_000 + offset,
-        timestamp_type=0, key=key, value=value, checksum=None, serialized_key_size=0,
-        serialized_value_size=len(value), headers=[TRACE],
-    )  # fmt: skip
-
-
-def _event(run_id: str, **fields: object) -> bytes:
-    body = {"schema_version": 1, "event_id": f"e-{run_id}", "type": "run-start", "run_id": run_id,
-            "occurred_at": "2025-11-14T15:00:00Z", **fields}  # fmt: skip
-    return json.dumps(body).encode()
-
-
 async def _dead_letters(bootstrap: str, topic: str) -> None:
-    rejected = _record(12, b"run-c", _event("run-c", title="a\u0000b"))
+    nul = encode(event("run-start", "run-c", 1, title="a\u0000b"))
+    invalid = encode(event("run-start", "run-b", 1, total_tasks=-1))
+    rejected = consumer_record(nul, 12, b"run-c", [TRACE])
     letters = {
         "postgres": [
-            DeadLetter(_record(10, b"run-a", b"{nope"), "decode", "not_json", "DecodeError",
-                       "not valid JSON"),
-            DeadLetter(_record(11, None, _event("run-b", total_tasks=-1)), "validate", "invalid",
+            DeadLetter(consumer_record(b"{nope", 10, b"run-a", [TRACE]), "decode", "not_json",
+                       "DecodeError", "not valid JSON"),
+            DeadLetter(consumer_record(invalid, 11, None, [TRACE]), "validate", "invalid",
                        "DecodeError", "total_tasks: must be >= 0"),
             DeadLetter.from_sink_error(rejected, PermanentSinkError("SQLSTATE 22P05: no NUL")),
         ],
         "graph": [DeadLetter.from_sink_error(rejected, PermanentSinkError("no NUL in a property"))],
     }  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
+    async with kafka_producer(bootstrap) as producer:
         for sink, batch in letters.items():
             await KafkaDeadLetterQueue(producer, topic, sink).send(batch)
-    finally:
-        await producer.stop()
 
 
 async def _cli(bootstrap: str, topic: str, *args: str) -> Result:
@@ -128,7 +111,7 @@ async def test_replay_sends_a_record_once_without_runledger_headers(
     assert "is not a valid event" in refused.output
 
     fixed = tmp_path / "fixed.json"
-    fixed.write_text(_event("run-c", title="ab").decode())
+    fixed.write_text(encode(event("run-start", "run-c", 1, title="ab")).decode())
     several = await _cli(
         kafka_bootstrap, topic, "dlq", "replay", "--all", "--value-file", str(fixed)
     )
@@ -140,7 +123,7 @@ async def test_replay_sends_a_record_once_without_runledger_headers(
     )
     assert sent.exit_code == 0, sent.output
     assert "replayed 1 record(s)" in sent.stdout
-    (record,) = await topic_records(kafka_bootstrap, topic)
+    (record,) = await read_topic(kafka_bootstrap, topic)
     assert record.key == b"run-c"
     assert record.value == fixed.read_bytes()
     assert [k for k, _ in record.headers] == [
@@ -152,7 +135,7 @@ async def test_replay_sends_a_record_once_without_runledger_headers(
 
 
 def test_dead_lettering_a_replayed_record_keeps_the_replay_marker() -> None:
-    record = _record(5, b"k", b"{}")
+    record = consumer_record(b"{}", 5, b"k", [TRACE])
     record.headers = [
         TRACE,
         (h.STAGE, b"decode"),  # left over from an earlier failure

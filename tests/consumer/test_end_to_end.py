@@ -9,22 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import run_events, runs, task_executions
 
-from support import (
-    EXAMPLE_RUN_ID,
-    consuming,
-    count_events,
-    dump_state,
-    example_expected,
-    example_lines,
-    make_settings,
-    metric,
-    parse_time,
-    produce,
-    wait_until,
-)
+from support.events import EXAMPLE_RUN_ID, example_expected, example_lines, parse_time
+from support.kafka import keyed_by_run, produce
+from support.pipelines import Flow, consuming, make_settings, metric
+from support.postgres import count_events, dump_state, wait_for_events
+from support.waiting import wait_until
 
 
 async def _run_row(engine: AsyncEngine, run_id: str) -> dict[str, Any]:
@@ -34,24 +25,19 @@ async def _run_row(engine: AsyncEngine, run_id: str) -> dict[str, Any]:
 
 
 async def test_example_run_reaches_the_expected_state(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
     lines = example_lines()
-    await produce(kafka_bootstrap, topic, lines)
-    settings = make_settings(kafka_bootstrap, topic)
+    await produce(flow.bootstrap, flow.topic, keyed_by_run(lines))
+    settings = make_settings(flow.bootstrap, flow.topic)
 
-    async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
-        await wait_until(
-            lambda: _has_events(postgres_engine, len(lines)), what="all 10 events in run_events"
-        )
+    async with consuming(settings, [PostgresSink(flow.postgres)]) as metrics:
+        await wait_for_events(flow.engine, len(lines), at_least=True)
         assert metric(metrics, "runledger_messages_total", sink="postgres",
                       type="task-result", outcome="written") == 4  # fmt: skip
 
     expected = example_expected()
-    row = await _run_row(postgres_engine, EXAMPLE_RUN_ID)
+    row = await _run_row(flow.engine, EXAMPLE_RUN_ID)
     for key, value in expected["run"].items():
         actual = row[key]
         if key.endswith("_at"):
@@ -59,7 +45,7 @@ async def test_example_run_reaches_the_expected_state(
         else:
             assert actual == value, key
 
-    async with postgres_engine.connect() as conn:
+    async with flow.engine.connect() as conn:
         attempts = (
             await conn.execute(
                 select(
@@ -79,28 +65,21 @@ async def test_example_run_reaches_the_expected_state(
     assert sorted(json.dumps(p, sort_keys=True) for p, _ in ledger) == sorted(
         json.dumps(json.loads(line), sort_keys=True) for line in lines
     )
-    assert {t for _, t in ledger} == {topic}
-
-
-async def _has_events(engine: AsyncEngine, count: int) -> bool:
-    return await count_events(engine) >= count
+    assert {t for _, t in ledger} == {flow.topic}
 
 
 async def test_replaying_the_topic_changes_nothing(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
     lines = example_lines()
-    await produce(kafka_bootstrap, topic, lines)
-    async with consuming(make_settings(kafka_bootstrap, topic), [PostgresSink(postgres_settings)]):
-        await wait_until(lambda: _has_events(postgres_engine, len(lines)), what="first pass")
-    before = await dump_state(postgres_engine)
+    await produce(flow.bootstrap, flow.topic, keyed_by_run(lines))
+    async with consuming(make_settings(flow.bootstrap, flow.topic), [PostgresSink(flow.postgres)]):
+        await wait_for_events(flow.engine, len(lines), at_least=True)
+    before = await dump_state(flow.engine)
 
     # A new consumer group starts from offset 0: every record is delivered again.
-    replay = make_settings(kafka_bootstrap, topic)
-    async with consuming(replay, [PostgresSink(postgres_settings)]) as metrics:
+    replay = make_settings(flow.bootstrap, flow.topic)
+    async with consuming(replay, [PostgresSink(flow.postgres)]) as metrics:
 
         async def all_duplicates() -> bool:
             seen = sum(
@@ -117,5 +96,5 @@ async def test_replaying_the_topic_changes_nothing(
         assert metric(metrics, "runledger_messages_total", sink="postgres",
                       type="task-result", outcome="written") == 0  # fmt: skip
 
-    assert await dump_state(postgres_engine) == before
-    assert await count_events(postgres_engine) == len(lines)
+    assert await dump_state(flow.engine) == before
+    assert await count_events(flow.engine) == len(lines)

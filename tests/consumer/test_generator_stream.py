@@ -88,7 +88,7 @@ def test_delivery_faults_are_there_and_counted(stream: Any) -> None:
     assert expected.published == expected.valid_events + expected.duplicates + expected.poison
     # a duplicate is the very same record published again, never a different event
     assert len(set(values)) == len(values) - expected.duplicates
-    reasons = Counter()
+    reasons: Counter[str] = Counter()
     for value in values:
         try:
             decode_event(value)

@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from consumer.metrics import Metrics
 from consumer.sandbox.kafka_server import consumer_groups_describe
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 
-from support import (
-    consuming,
-    count_events,
-    example_lines,
-    make_settings,
-    produce,
-    proxied_postgres,
-    wait_until,
-)
+from support.events import example_lines
+from support.kafka import keyed_by_run, produce
+from support.pipelines import Flow, consuming, make_settings
+from support.postgres import count_events, proxied_postgres
+from support.waiting import wait_until
 
 
 def _runledger_lag(metrics: Metrics, group: str, topic: str) -> dict[int, int]:
@@ -41,44 +34,41 @@ async def _kafka_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
 
 async def test_lag_equals_kafkas_own_while_behind_and_once_caught_up(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
     lines = example_lines()
     first, second = (  # runs keyed to every partition, so each has a committed offset
         [line.replace(b"exec-1763134573643", f"run-{n}".encode()) for n in ns for line in lines]
         for ns in (range(8), range(8, 20))
     )
-    settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 10})
+    settings = make_settings(flow.bootstrap, flow.topic, kafka={"max_batch_records": 10})
     group = settings.kafka.group_id("postgres")
-    proxy, through_proxy = await proxied_postgres(postgres_settings)
+    proxy, through_proxy = await proxied_postgres(flow.postgres)
     try:
         async with consuming(settings, [PostgresSink(through_proxy)]) as metrics:
-            await produce(kafka_bootstrap, topic, first)
+            await produce(flow.bootstrap, flow.topic, keyed_by_run(first))
 
             async def first_written() -> bool:
-                return await count_events(postgres_engine) == len(first)
+                return await count_events(flow.engine) == len(first)
 
             await wait_until(first_written, what="the first run written")
 
             async def equal_to_kafka(behind: bool) -> bool:
-                ours = _runledger_lag(metrics, group, topic)
+                ours = _runledger_lag(metrics, group, flow.topic)
                 if len(ours) < 3 or (sum(ours.values()) > 0) != behind:
                     return False
-                theirs = await _kafka_lag(kafka_bootstrap, group, topic)
+                theirs = await _kafka_lag(flow.bootstrap, group, flow.topic)
                 print(f"lag per partition: runledger {ours}, kafka-consumer-groups {theirs}")
                 return ours == theirs
 
             await wait_until(lambda: equal_to_kafka(False), timeout=60, what="both lags at 0")
 
             proxy.cut()
-            await produce(kafka_bootstrap, topic, second)
+            await produce(flow.bootstrap, flow.topic, keyed_by_run(second))
             await wait_until(
                 lambda: equal_to_kafka(True), timeout=90, what="equal lags while behind"
             )
-            assert sum(_runledger_lag(metrics, group, topic).values()) == len(second)
+            assert sum(_runledger_lag(metrics, group, flow.topic).values()) == len(second)
 
             proxy.restore()
             await wait_until(lambda: equal_to_kafka(False), timeout=90, what="equal lags at 0")

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.lag import SAMPLE_INTERVAL_SECONDS
 from consumer.metrics import package_version
@@ -26,16 +24,11 @@ from consumer.sandbox.embedded import free_port
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from support import (
-    consuming,
-    count_events,
-    example_lines,
-    make_settings,
-    produce,
-    proxied_postgres,
-    read_topic,
-    wait_until,
-)
+from support.events import encode, event, example_lines
+from support.kafka import keyed_by_run, produce, read_topic
+from support.pipelines import Flow, consuming, make_settings
+from support.postgres import count_events, proxied_postgres
+from support.waiting import wait_until
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 SINK = "postgres"
@@ -104,28 +97,13 @@ def port_of(http: httpx.AsyncClient) -> int:
     return port
 
 
-async def produce_one_batch(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    """All values in one producer batch (keyed by run_id), as a busy orchestrator sends."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=200)
-    await producer.start()
-    try:
-        key = json.loads(values[0])["run_id"].encode()
-        pending = [await producer.send(topic, value=v, key=key) for v in values]
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-
-
 async def test_lag_and_readiness_follow_a_sink_outage(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     http: httpx.AsyncClient,
 ) -> None:
-    proxy, proxied = await proxied_postgres(postgres_settings)
+    proxy, proxied = await proxied_postgres(flow.postgres)
     sink = PostgresSink(proxied)
-    settings = make_settings(kafka_bootstrap, topic, metrics={"port": port_of(http)})
+    settings = make_settings(flow.bootstrap, flow.topic, metrics={"port": port_of(http)})
     lag = "runledger_consumer_lag_messages"
     lag_seconds = "runledger_consumer_lag_seconds"
     try:
@@ -137,9 +115,11 @@ async def test_lag_and_readiness_follow_a_sink_outage(
             )
 
             proxy.cut()
-            lines = example_lines()  # one run: one partition
-            await produce_one_batch(kafka_bootstrap, topic, lines)
-            first_timestamp = min(r.timestamp for r in await read_topic(kafka_bootstrap, topic, 10))
+            lines = example_lines()  # one run: one partition, one producer batch (linger)
+            await produce(flow.bootstrap, flow.topic, keyed_by_run(lines), linger_ms=200)
+            first_timestamp = min(
+                r.timestamp for r in await read_topic(flow.bootstrap, flow.topic, 10)
+            )
 
             def behind(s: Samples) -> bool:
                 return sum(by_label(s, lag, "partition").values()) == len(lines)
@@ -161,7 +141,7 @@ async def test_lag_and_readiness_follow_a_sink_outage(
             assert records_behind == len(lines)
             group = settings.kafka.group_id(SINK)  # joins with kafka-lag-exporter's `group`
             age = value(
-                samples, lag_seconds, sink=SINK, group=group, topic=topic, partition=partition
+                samples, lag_seconds, sink=SINK, group=group, topic=flow.topic, partition=partition
             )
             oldest = first_timestamp / 1000  # the oldest unprocessed record's Kafka timestamp
             assert before - oldest - SAMPLE_INTERVAL_SECONDS - 1 <= age <= after - oldest
@@ -185,43 +165,35 @@ async def test_lag_and_readiness_follow_a_sink_outage(
             assert value(samples, "runledger_sink_up", sink=SINK) == 1
             written = by_label(samples, "runledger_messages_total", "type", outcome="written")
             assert sum(written.values()) == len(lines)
-        assert await count_events(postgres_engine) == len(lines)
+        assert await count_events(flow.engine) == len(lines)
     finally:
         await proxy.stop()
 
 
-def _event(**fields: object) -> bytes:
-    base = {"schema_version": 1, "event_id": uuid.uuid4().hex, "run_id": "exec-poison",
-            "occurred_at": "2025-11-14T15:36:13Z"}  # fmt: skip
-    return json.dumps({**base, **fields}).encode()
-
-
+RUN = "exec-poison"
 POISON = {
     # record value: (stage, decode reason or None for the sink stage)
     b"not json": ("decode", "not_json"),
     b"[1, 2]": ("decode", "not_object"),
     b"": ("decode", "empty"),
-    _event(schema_version=2, type="run-start"): ("validate", "unsupported_schema_version"),
-    _event(type="run-paused"): ("validate", "unknown_type"),
-    _event(type="task-result", task_id="t1"): ("validate", "invalid"),  # no status
+    encode(event("run-start", RUN, schema_version=2)): ("validate", "unsupported_schema_version"),
+    encode(event("run-paused", RUN)): ("validate", "unknown_type"),
+    encode(event("task-result", RUN, task_id="t1")): ("validate", "invalid"),  # no status
     # valid by the contract, refused by PostgreSQL (NUL in text): isolated and dead-lettered
-    _event(type="task-start", task_id="t1", title="nul \u0000 byte"): ("sink", None),
+    encode(event("task-start", RUN, task_id="t1", title="nul \u0000 byte")): ("sink", None),
 }
 
 
 async def test_every_outcome_is_counted_exactly(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     http: httpx.AsyncClient,
 ) -> None:
     good = example_lines()
-    await produce(kafka_bootstrap, topic, [*good, *POISON])
-    settings = make_settings(kafka_bootstrap, topic, metrics={"port": port_of(http)})
+    await produce(flow.bootstrap, flow.topic, keyed_by_run([*good, *POISON]))
+    settings = make_settings(flow.bootstrap, flow.topic, metrics={"port": port_of(http)})
     dead = "runledger_dead_letters_total"
 
-    async with consuming(settings, [PostgresSink(postgres_settings)]):
+    async with consuming(settings, [PostgresSink(flow.postgres)]):
         await wait_until(
             scraped(http, lambda s: sum(by_label(s, dead, "stage").values()) >= len(POISON)),
             what="every poison record dead-lettered",
@@ -247,7 +219,7 @@ async def test_every_outcome_is_counted_exactly(
         for outcome in outcomes
     }
     assert totals == {"written": len(good), "duplicate": 0, "dead_lettered": 1}
-    assert await count_events(postgres_engine) == len(good)
+    assert await count_events(flow.engine) == len(good)
 
     one = {"sink": SINK}
     assert value(samples, "runledger_event_age_seconds_count", **one) == len(good)
@@ -284,7 +256,7 @@ async def test_runledger_run_logs_json_without_secrets_and_serves_the_endpoint(
         "RUNLEDGER_METRICS__PORT": str(port_of(http)),
         "RUNLEDGER_SINKS": SINK,
     }
-    poison = _event(type="run-paused", run_id="exec-logged")
+    poison = encode(event("run-paused", "exec-logged"))
     stderr_path = tmp_path / "stderr"
     with stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
@@ -293,7 +265,7 @@ async def test_runledger_run_logs_json_without_secrets_and_serves_the_endpoint(
         )  # fmt: skip
         try:
             await wait_until(answers(http, "/readyz", 200), what="/readyz of `runledger run`")
-            await produce(kafka_bootstrap, topic, [*example_lines(), poison])
+            await produce(kafka_bootstrap, topic, keyed_by_run([*example_lines(), poison]))
             await wait_until(
                 scraped(http, lambda s: value(s, "runledger_dead_letters_total", sink=SINK,
                                               stage="validate") == 1),

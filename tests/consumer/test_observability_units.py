@@ -6,10 +6,10 @@ import asyncio
 import json
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from aiokafka import TopicPartition
 from pydantic import SecretStr
 
 from consumer.config import ConfigurationError
@@ -22,38 +22,7 @@ from consumer.pipeline import PipelineStatus
 from consumer.settings import MetricsSettings, Settings
 from sinks.postgres.settings import PostgresSettings
 
-TOPIC = "telemetry"
-P0 = TopicPartition(TOPIC, 0)
-
-
-@dataclass
-class FakeConsumer:
-    """What the lag sampler reads from aiokafka, set by hand."""
-
-    now: float
-    highwaters: dict[TopicPartition, int] = field(default_factory=dict)
-    polled_at: dict[TopicPartition, float] = field(default_factory=dict)
-    ends: dict[TopicPartition, int] = field(default_factory=dict)
-    positions: dict[TopicPartition, int] = field(default_factory=dict)
-
-    def assignment(self) -> set[TopicPartition]:
-        return set(self.positions)
-
-    def highwater(self, tp: TopicPartition) -> int | None:
-        return self.highwaters.get(tp)
-
-    def last_poll_timestamp(self, tp: TopicPartition) -> int | None:
-        polled = self.polled_at.get(tp)
-        return None if polled is None else int(polled * 1000)
-
-    async def position(self, tp: TopicPartition) -> int:
-        return self.positions[tp]
-
-    async def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-        return {tp: self.ends[tp] for tp in tps}
-
-    def fetch(self, highwater: int) -> None:
-        self.highwaters[P0], self.polled_at[P0] = highwater, self.now
+from support.fakes import P0, TOPIC, FakeConsumer
 
 
 @dataclass
@@ -127,7 +96,7 @@ async def test_readiness_needs_the_group_and_a_recent_health_check() -> None:
     health.watch("postgres", status, probe)
     server = ObservabilityServer(metrics.registry, health, "127.0.0.1", 0)
 
-    def answer(path: str) -> tuple[int, dict[str, object]]:
+    def answer(path: str) -> tuple[int, dict[str, Any]]:
         code, content_type, body = server.respond("GET", path)
         assert content_type == "application/json"
         return code, json.loads(body)
@@ -199,7 +168,7 @@ async def test_a_taken_port_is_one_clear_configuration_error() -> None:
 
 
 def test_logged_settings_mask_secrets_but_show_where_things_are() -> None:
-    settings = Settings(kafka={"sasl_password": "kafka-pw"})  # type: ignore[arg-type]
+    settings = Settings(kafka={"sasl_password": "kafka-pw"})
     postgres = PostgresSettings(
         url=SecretStr(
             "postgresql://app:db-pw@db.internal:5432/ledger?sslmode=require&sslpassword=key-pw"

@@ -8,7 +8,6 @@ import socket
 from pathlib import Path
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
@@ -16,39 +15,33 @@ from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
-from delivery_support import (
-    events_stored,
-    generate_stream,
-    graph_events_stored,
-    keyed_by_run,
-    produce_records,
-    run_id_of,
-    runledger,
-)
-from support import consuming, graph_query, make_settings, wait_until
+from support.events import run_id_of, valid_stream
+from support.graph import count_graph_events, query
+from support.kafka import keyed_by_run, produce
+from support.pipelines import Flow, consuming, make_settings
+from support.postgres import count_events, wait_for_events
+from support.processes import runledger
+from support.waiting import wait_until
+
+
+async def _published(flow: Flow, seed: int) -> tuple[list[bytes], list[str]]:
+    """A stream of 15 runs published to the flow's topic: its values and its run ids."""
+    values = valid_stream(runs=15, seed=seed)
+    await produce(flow.bootstrap, flow.topic, keyed_by_run(values))
+    return values, sorted({run_id_of(v) for v in values})
 
 
 async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     tmp_path: Path,
 ) -> None:
-    values = generate_stream(runs=15, seed=83)
-    run_ids = sorted({run_id_of(v) for v in values})
-    await produce_records(kafka_bootstrap, topic, keyed_by_run(values))
-    settings = make_settings(kafka_bootstrap, topic)
-    async with consuming(settings, [PostgresSink(postgres_settings)]):
-
-        async def written() -> bool:
-            return await events_stored(postgres_engine) == len(set(values))
-
-        await wait_until(written, what="the stream written")
+    values, run_ids = await _published(flow, seed=83)
+    async with consuming(make_settings(flow.bootstrap, flow.topic), [PostgresSink(flow.postgres)]):
+        await wait_for_events(flow.engine, len(set(values)))
     env = {
-        "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "RUNLEDGER_KAFKA__TOPIC": topic,
-        "RUNLEDGER_POSTGRES__URL": postgres_settings.url.get_secret_value(),
+        "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": flow.bootstrap,
+        "RUNLEDGER_KAFKA__TOPIC": flow.topic,
+        "RUNLEDGER_POSTGRES__URL": flow.postgres.url.get_secret_value(),
         "COLUMNS": "200",
     }
 
@@ -58,10 +51,10 @@ async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
 
     code, out, err = await reconcile("--with-topic")
     assert code == 0, err
-    assert f"in sync: {len(run_ids)} run(s) agree across postgres, topic:{topic}" in out
+    assert f"in sync: {len(run_ids)} run(s) agree across postgres, topic:{flow.topic}" in out
 
     drifted = run_ids[3]
-    async with postgres_engine.begin() as conn:  # a silent loss the consumer never saw
+    async with flow.engine.begin() as conn:  # a silent loss the consumer never saw
         await conn.execute(
             update(runs)
             .where(runs.c.run_id == drifted)
@@ -84,34 +77,27 @@ async def test_reconcile_reports_drift_by_run_and_exits_non_zero(
 
 
 async def test_reconcile_compares_the_ledger_with_the_graph(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     graph_settings: GraphSettings,
     tmp_path: Path,
 ) -> None:
-    values = generate_stream(runs=15, seed=89)
-    run_ids = sorted({run_id_of(v) for v in values})
-    await produce_records(kafka_bootstrap, topic, keyed_by_run(values))
+    values, run_ids = await _published(flow, seed=89)
     graph = GraphSink(graph_settings)
     try:
-        settings = make_settings(kafka_bootstrap, topic)
-        async with consuming(
-            settings, [PostgresSink(postgres_settings), GraphSink(graph_settings)]
-        ):
+        settings = make_settings(flow.bootstrap, flow.topic)
+        async with consuming(settings, [PostgresSink(flow.postgres), GraphSink(graph_settings)]):
 
             async def written() -> bool:
                 wanted = len(set(values))
                 return (
-                    await events_stored(postgres_engine) == wanted
-                    and await graph_events_stored(graph) == wanted
+                    await count_events(flow.engine) == wanted
+                    and await count_graph_events(graph) == wanted
                 )
 
             await wait_until(written, what="the stream written into both sinks")
         env = {
             "RUNLEDGER_SINKS": "postgres,graph",
-            "RUNLEDGER_POSTGRES__URL": postgres_settings.url.get_secret_value(),
+            "RUNLEDGER_POSTGRES__URL": flow.postgres.url.get_secret_value(),
             "RUNLEDGER_GRAPH__URI": graph_settings.uri,
             "COLUMNS": "200",
         }
@@ -121,11 +107,11 @@ async def test_reconcile_compares_the_ledger_with_the_graph(
         assert f"in sync: {len(run_ids)} run(s) agree across postgres, graph" in result.stdout
 
         drifted = run_ids[5]
-        await graph_query(  # a silent change the consumer never made
+        await query(  # a silent change the consumer never made
             graph,
             "MATCH (r:Run {id: $id}) SET r.tokensTotal = r.tokensTotal + 7",
-            {"id": drifted},
             write=True,
+            id=drifted,
         )
         result = await runledger("reconcile", "--json", env=env, cwd=tmp_path)
         assert result.code == 1, result.stderr

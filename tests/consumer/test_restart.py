@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from consumer.metrics import EVENT_TYPES, Metrics
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 
-from support import consuming, count_events, example_lines, make_settings, produce, wait_until
+from support.events import example_lines
+from support.kafka import keyed_by_run, produce
+from support.pipelines import Flow, consuming, make_settings
+from support.postgres import wait_for_events
+from support.waiting import wait_until
 
 
 def _total(metrics: Metrics, outcome: str) -> float:
@@ -22,25 +23,19 @@ def _total(metrics: Metrics, outcome: str) -> float:
 
 
 async def test_restart_resumes_from_committed_offsets(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
     lines = example_lines()
     first, second = lines[:6], lines[6:]
-    settings = make_settings(kafka_bootstrap, topic)
-    await produce(kafka_bootstrap, topic, first)
+    settings = make_settings(flow.bootstrap, flow.topic)
+    await produce(flow.bootstrap, flow.topic, keyed_by_run(first))
 
-    async def stored(n: int) -> bool:
-        return await count_events(postgres_engine) == n
+    async with consuming(settings, [PostgresSink(flow.postgres)]):
+        await wait_for_events(flow.engine, len(first))
 
-    async with consuming(settings, [PostgresSink(postgres_settings)]):
-        await wait_until(lambda: stored(len(first)), what="the first half")
-
-    await produce(kafka_bootstrap, topic, second)
-    async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
-        await wait_until(lambda: stored(len(lines)), what="the second half")
+    await produce(flow.bootstrap, flow.topic, keyed_by_run(second))
+    async with consuming(settings, [PostgresSink(flow.postgres)]) as metrics:
+        await wait_for_events(flow.engine, len(lines))
 
         async def counted() -> bool:
             return _total(metrics, "written") == len(second)

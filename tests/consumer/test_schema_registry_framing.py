@@ -6,46 +6,37 @@ import json
 import struct
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import run_events
 
-from support import (
-    consuming,
-    count_events,
-    example_lines,
-    make_settings,
-    metric,
-    produce,
-    wait_until,
-)
+from support.events import example_lines
+from support.kafka import keyed_by_run, produce
+from support.pipelines import Flow, consuming, make_settings, metric
+from support.postgres import count_events
+from support.waiting import wait_until
 
 SCHEMA_ID = 7
 
 
 async def test_framed_json_is_decoded_and_the_schema_id_is_on_the_event_row(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
     lines = example_lines()
     framed = [b"\x00" + struct.pack(">I", SCHEMA_ID) + line for line in lines[:5]]
-    await produce(kafka_bootstrap, topic, framed + lines[5:])
-    settings = make_settings(kafka_bootstrap, topic)
+    await produce(flow.bootstrap, flow.topic, keyed_by_run(framed + lines[5:]))
+    settings = make_settings(flow.bootstrap, flow.topic)
 
-    async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
+    async with consuming(settings, [PostgresSink(flow.postgres)]) as metrics:
 
         async def all_written() -> bool:
-            return await count_events(postgres_engine) == len(lines)
+            return await count_events(flow.engine) == len(lines)
 
         await wait_until(all_written, what="every event, framed or not, in run_events")
         assert metric(metrics, "runledger_decode_failures_total", sink="postgres",
                       reason="not_json") == 0  # fmt: skip
 
-    async with postgres_engine.connect() as conn:
+    async with flow.engine.connect() as conn:
         rows = (await conn.execute(select(run_events))).mappings().all()
     schema_ids = {r["event_id"]: r["schema_id"] for r in rows}
     framed_ids = {_event_id(line) for line in lines[:5]}

@@ -19,8 +19,7 @@ from sqlalchemy.engine import make_url
 from consumer.logging import mask_url, redact_text, register_secrets
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import ConsumerProcess, consumer_env
-from support import wait_until
+from support.processes import ConsumerProcess, consumer_env
 
 AWKWARD = ["pass word", "p@ss:w/rd%x", "pässwörd€ 🙂", "a b@c:d/e%f€", "%41%zz"]
 
@@ -49,9 +48,7 @@ def test_a_url_is_masked_by_parsing_it(password: str) -> None:
 
 def test_a_registered_secret_is_hidden_in_any_text() -> None:
     password = "a b@c:d/e%f€"
-    register_secrets(
-        PostgresSettings(url="postgresql://app@db/ledger", password=password)  # type: ignore[arg-type]
-    )
+    register_secrets(PostgresSettings(url="postgresql://app@db/ledger", password=password))
     for form in _forms(password):
         assert redact_text(f"connect failed for {form} at db") == "connect failed for *** at db"
 
@@ -82,11 +79,7 @@ async def test_runledger_run_never_logs_the_password(
         env["RUNLEDGER_POSTGRES__URL"] = _url_with(base, password, encoded=encoded)
     consumer = ConsumerProcess(env, tmp_path, "run.log").start()
     try:
-
-        async def started() -> bool:
-            return '"pipeline started"' in consumer.output()
-
-        await wait_until(started, what="runledger run started its pipeline")
+        await consumer.logged('"pipeline started"', what="runledger run started its pipeline")
         consumer.signal(signal.SIGTERM)
         assert await consumer.wait(30) == 0
     finally:

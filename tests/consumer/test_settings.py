@@ -72,8 +72,8 @@ def test_cli_reports_user_errors_in_one_line(env: dict[str, str], expected: str)
 
 def test_database_passwords_are_masked_and_overridable() -> None:
     settings = PostgresSettings(
-        url="postgresql://app:inurl@db:5432/ledger?sslmode=require",  # type: ignore[arg-type]
-        password="fromsecret",  # type: ignore[arg-type]
+        url="postgresql://app:inurl@db:5432/ledger?sslmode=require",
+        password="fromsecret",
     )
     assert settings.sqlalchemy_url().drivername == "postgresql+asyncpg"
     assert settings.sqlalchemy_url().password == "fromsecret"

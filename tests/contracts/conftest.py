@@ -1,19 +1,17 @@
 """Fixtures shared by the contract tests: the example run every engineer codes against."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "data"
+from support import events
 
 
 @pytest.fixture(scope="session")
 def example_lines() -> list[bytes]:
     """Each non-blank line of ``mimir_run.jsonl``, as the bytes a Kafka value would hold."""
-    text = (EXAMPLES_DIR / "mimir_run.jsonl").read_text(encoding="utf-8")
-    return [line.encode() for line in text.splitlines() if line.strip()]
+    return events.example_lines()
 
 
 @pytest.fixture(scope="session")

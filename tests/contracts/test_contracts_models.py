@@ -2,7 +2,7 @@
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, get_args
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
@@ -23,16 +23,16 @@ from contracts import (
     decode_event,
 )
 
-ENVELOPE: dict[str, Any] = {
-    "schema_version": 1,
-    "event_id": "exec-1-e02",
-    "run_id": "exec-1",
-    "occurred_at": "2025-11-14T15:36:13.700+01:00",
-}
+from support.events import encode, event
 
-
-def _task_start(**fields: Any) -> bytes:
-    return json.dumps({**ENVELOPE, "type": "task-start", "task_id": "task-1", **fields}).encode()
+# A task-start as its producer wrote it: the time with the producer's own UTC offset.
+START = event(
+    "task-start",
+    "exec-1",
+    event_id="exec-1-e02",
+    occurred_at="2025-11-14T15:36:13.700+01:00",
+    task_id="task-1",
+)
 
 
 def _invalid_paths(raw: bytes) -> list[str]:
@@ -59,9 +59,8 @@ def test_each_model_is_tagged_with_its_event_type() -> None:
 def test_unknown_fields_are_kept_at_every_level() -> None:
     raw = json.dumps(
         {
-            **ENVELOPE,
+            **START,
             "type": "task-result",
-            "task_id": "task-1",
             "status": "success",
             "trace_id": "4bf92f3577b34da6",
             "cost": {"usd": 0.12},
@@ -81,27 +80,25 @@ def test_unknown_fields_are_kept_at_every_level() -> None:
 
 def test_unknown_fields_never_change_routing() -> None:
     """An extra named like a real field of another type is just kept, not interpreted."""
-    event = decode_event(_task_start(status="failure", final_result={"x": 1}))
+    event = decode_event(encode(START | {"status": "failure", "final_result": {"x": 1}}))
     assert type(event) is TaskStart
     assert event.model_extra == {"status": "failure", "final_result": {"x": 1}}
 
 
 def test_attempt_defaults_to_one() -> None:
-    start = decode_event(_task_start())
+    start = decode_event(encode(START))
     assert isinstance(start, TaskStart)
     assert start.attempt == 1
     assert start.depends_on == []
     result = decode_event(
-        json.dumps(
-            {**ENVELOPE, "type": "task-result", "task_id": "task-1", "status": "waiting"}
-        ).encode()
+        json.dumps({**START, "type": "task-result", "status": "waiting"}).encode()
     )
     assert isinstance(result, TaskResult)
     assert result.attempt == 1
 
 
 def test_offsets_are_preserved() -> None:
-    event = decode_event(_task_start())
+    event = decode_event(encode(START))
     assert event.occurred_at.utcoffset() == timedelta(hours=1)
     assert event.occurred_at == datetime(2025, 11, 14, 14, 36, 13, 700000, tzinfo=UTC)
 
@@ -120,11 +117,11 @@ def test_offsets_are_preserved() -> None:
     ],
 )
 def test_timestamps_need_rfc3339_with_offset(occurred_at: object) -> None:
-    assert _invalid_paths(_task_start(occurred_at=occurred_at)) == ["occurred_at"]
+    assert _invalid_paths(encode(START | {"occurred_at": occurred_at})) == ["occurred_at"]
 
 
 def test_naive_datetime_rejected_in_python_too() -> None:
-    fields = {**ENVELOPE, "type": "run-start", "occurred_at": datetime(2025, 11, 14, 15, 36)}
+    fields = event("run-start", "exec-1", occurred_at=datetime(2025, 11, 14, 15, 36))
     with pytest.raises(ValidationError, match="timezone"):
         RunStart.model_validate(fields)
     aware = {**fields, "occurred_at": datetime(2025, 11, 14, 15, 36, tzinfo=UTC)}
@@ -133,7 +130,7 @@ def test_naive_datetime_rejected_in_python_too() -> None:
 
 def test_attributes_within_bound_are_kept_as_json() -> None:
     attributes = {"region": "eu-west-1", "tags": ["a", "b"], "nested": {"n": 1, "ok": True}}
-    event = decode_event(_task_start(attributes=attributes))
+    event = decode_event(encode(START | {"attributes": attributes}))
     assert event.attributes == attributes
 
 
@@ -145,11 +142,11 @@ def _attributes_of_size(size: int) -> dict[str, str]:
 def test_attributes_at_exactly_the_bound_are_accepted() -> None:
     attributes = _attributes_of_size(MAX_ATTRIBUTES_BYTES)
     assert len(json.dumps(attributes, separators=(",", ":"))) == MAX_ATTRIBUTES_BYTES
-    assert decode_event(_task_start(attributes=attributes)).attributes == attributes
+    assert decode_event(encode(START | {"attributes": attributes})).attributes == attributes
 
 
 def test_attributes_over_the_bound_are_invalid_with_a_clear_message() -> None:
-    raw = _task_start(attributes=_attributes_of_size(MAX_ATTRIBUTES_BYTES + 1))
+    raw = encode(START | {"attributes": _attributes_of_size(MAX_ATTRIBUTES_BYTES + 1)})
     with pytest.raises(DecodeError) as caught:
         decode_event(raw)
     error = caught.value
@@ -163,11 +160,11 @@ def test_attributes_over_the_bound_are_invalid_with_a_clear_message() -> None:
 
 def test_attributes_bound_counts_utf8_bytes() -> None:
     """Two bytes per 'é': 9000 of them are 18 KB although only 9000 characters."""
-    assert _invalid_paths(_task_start(attributes={"note": "é" * 9000})) == ["attributes"]
+    assert _invalid_paths(encode(START | {"attributes": {"note": "é" * 9000}})) == ["attributes"]
 
 
 def test_events_are_immutable() -> None:
-    event = decode_event(_task_start())
+    event = decode_event(encode(START))
     assert isinstance(event, TaskStart)
     with pytest.raises(ValidationError, match="frozen"):
         event.task_id = "other"  # type: ignore[misc]
@@ -189,14 +186,13 @@ def test_models_can_be_built_in_python() -> None:
 
 
 def test_event_adapter_discriminates_python_data() -> None:
-    data = {**ENVELOPE, "type": "run-finalized", "cancelled": True}
-    event = EVENT_ADAPTER.validate_python(data)
-    assert isinstance(event, RunFinalized)
-    assert (event.cancelled, event.status) == (True, None)
+    finalized = EVENT_ADAPTER.validate_python(event("run-finalized", "exec-1", cancelled=True))
+    assert isinstance(finalized, RunFinalized)
+    assert (finalized.cancelled, finalized.status) == (True, None)
 
 
 def test_integers_are_bounded_to_what_every_sink_stores() -> None:
-    assert _invalid_paths(_task_start(total_tasks=2**31)) == ["total_tasks"]
-    event = decode_event(_task_start(total_tasks=2**31 - 1))
+    assert _invalid_paths(encode(START | {"total_tasks": 2**31})) == ["total_tasks"]
+    event = decode_event(encode(START | {"total_tasks": 2**31 - 1}))
     assert isinstance(event, TaskStart)
     assert event.total_tasks == 2**31 - 1

@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka_waits import committed_now
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
 from consumer.metrics import Metrics
@@ -27,18 +25,13 @@ from contracts import DecodeError, decode_event
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
-from delivery_support import (
-    check_graph,
-    check_ledger,
-    end_offsets,
-    graph_rows,
-    produce_acked,
-    topic_records,
-)
-from support import consuming, make_settings, metric, wait_until
+from support.graph import query
+from support.kafka import committed_offsets, end_offsets, produce, read_topic
+from support.pipelines import Flow, consuming, make_settings, metric
+from support.reference import check_graph, check_ledger
+from support.waiting import wait_until
 
 CORPUS = Path(__file__).with_name("hostile_records.jsonl")
 MAX_MESSAGE_BYTES = 65_536
@@ -102,28 +95,27 @@ def test_each_record_decodes_as_the_corpus_says(record: Hostile) -> None:
 
 
 async def test_both_sinks_give_every_hostile_record_its_outcome(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     graph_settings: GraphSettings,
 ) -> None:
-    acks = await produce_acked(
-        kafka_bootstrap, topic, [(KEY, r.value) for r in HOSTILE], max_request_size=2**20
+    acks = await produce(
+        flow.bootstrap, flow.topic, [(KEY, r.value) for r in HOSTILE], max_request_size=2**20
     )
-    settings = make_settings(kafka_bootstrap, topic, max_message_bytes=MAX_MESSAGE_BYTES)
+    settings = make_settings(flow.bootstrap, flow.topic, max_message_bytes=MAX_MESSAGE_BYTES)
     graph = GraphSink(graph_settings)
     metrics = Metrics()
-    async with consuming(settings, [PostgresSink(postgres_settings), graph], metrics):
+    async with consuming(settings, [PostgresSink(flow.postgres), graph], metrics):
         for sink in ("postgres", "graph"):
             group = settings.kafka.group_id(sink)
 
             async def committed(group: str = group) -> bool:
-                return await committed_now(kafka_bootstrap, group, topic) == end_offsets(acks)
+                return await committed_offsets(flow.bootstrap, group, flow.topic) == end_offsets(
+                    acks
+                )
 
             await wait_until(committed, what=f"{sink}: offsets past every hostile record")
 
-        letters = await topic_records(kafka_bootstrap, settings.dead_letter_topic)
+        letters = await read_topic(flow.bootstrap, settings.dead_letter_topic)
         for sink in ("postgres", "graph"):
             mine = {
                 int(dict(x.headers)[h.ORIGINAL_OFFSET]): dict(x.headers)
@@ -150,10 +142,10 @@ async def test_both_sinks_give_every_hostile_record_its_outcome(
             conflicts = metric(metrics, "runledger_conflicting_duplicates_total", sink=sink)
             assert conflicts == sum(r.reason == "conflicting_duplicate" for r in LETTERS)
 
-        await check_ledger(postgres_engine, WRITTEN, faults=len(LETTERS), name="corpus, postgres")
+        await check_ledger(flow.engine, WRITTEN, faults=len(LETTERS), name="corpus, postgres")
         await check_graph(graph, WRITTEN, faults=len(LETTERS), name="corpus, graph")
-        async with postgres_engine.connect() as conn:
+        async with flow.engine.connect() as conn:
             run_ids = set((await conn.execute(select(runs.c.run_id))).scalars())
-        graph_run_ids = {row[0] for row in await graph_rows(graph, "MATCH (r:Run) RETURN r.id")}
+        graph_run_ids = {row[0] for row in await query(graph, "MATCH (r:Run) RETURN r.id")}
         assert "zz-phantom-run" not in run_ids | graph_run_ids  # nothing of the losing version
         assert run_ids == graph_run_ids

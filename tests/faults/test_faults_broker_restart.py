@@ -13,37 +13,37 @@ from consumer.sandbox.kafka_server import KafkaPorts, start_kafka
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
+from support.events import run_id_of, valid_stream
+from support.kafka import (
     committed_offsets,
-    events_stored,
-    generate_stream,
+    create_topic,
     keyed_by_run,
-    produce_records,
+    produce,
+    read_topic,
 )
-from support import consuming, create_topic, make_settings, metric, read_topic, wait_until
+from support.pipelines import consuming, make_settings, metric
+from support.postgres import wait_for_events
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 
 async def test_consumer_survives_a_broker_restart_and_the_data_survives_it(
     postgres_settings: PostgresSettings, postgres_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    values = generate_stream(runs=40, seed=23)
-    before = [v for v in values if int(v.split(b'"run-23-')[1][:4]) % 2 == 0]
+    values = valid_stream(runs=40, seed=23)
+    half_the_runs = set(sorted({run_id_of(v) for v in values})[::2])
+    before = [v for v in values if run_id_of(v) in half_the_runs]
     after = [v for v in values if v not in before]
     topic = f"telemetry-{uuid.uuid4().hex[:10]}"
     ports = KafkaPorts(broker=free_port(), controller=free_port())
     broker = start_kafka(tmp_path / "broker", ports)
     with running(broker):
         await create_topic(broker.address, topic, partitions=2)
-        await produce_records(broker.address, topic, keyed_by_run(before))
+        await produce(broker.address, topic, keyed_by_run(before))
         settings = make_settings(broker.address, topic, kafka={"max_batch_records": 50})
         group = f"{settings.kafka.group_id_prefix}-postgres"
         async with consuming(settings, [PostgresSink(postgres_settings)]) as metrics:
-
-            async def stored(n: int) -> bool:
-                return await events_stored(postgres_engine) == n
-
-            await wait_until(lambda: stored(len(set(before))), what="events before the restart")
+            await wait_for_events(postgres_engine, len(set(before)))
 
             async def all_committed() -> bool:
                 offsets = await committed_offsets(broker.address, group, topic)
@@ -58,11 +58,7 @@ async def test_consumer_survives_a_broker_restart_and_the_data_survives_it(
                 offsets = await committed_offsets(restarted.address, group, topic)
                 assert sum(offsets.values()) == len(before)
 
-                await produce_records(restarted.address, topic, keyed_by_run(after))
-                await wait_until(
-                    lambda: stored(len(set(values))),
-                    timeout=60,
-                    what="events published after the restart",
-                )
+                await produce(restarted.address, topic, keyed_by_run(after))
+                await wait_for_events(postgres_engine, len(set(values)), 60)
                 assert metric(metrics, "runledger_sink_up", sink="postgres") == 1
     await check_ledger(postgres_engine, values, faults=1, name="broker restart")

@@ -14,35 +14,24 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from kafka_waits import committed_now
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
-    end_offsets,
-    generate_stream,
-    produce_acked,
-    runledger,
-    topic_records,
-)
-from support import consuming, make_settings, wait_until
+from support.events import valid_stream
+from support.kafka import committed_offsets, create_topic, end_offsets, produce, read_topic
+from support.pipelines import consuming, make_settings
+from support.processes import runledger
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 LARGE_TOPIC_BYTES = 6_000_000
 
 
-async def _create(bootstrap: str, name: str, max_message_bytes: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        config = {"max.message.bytes": str(max_message_bytes)}
-        await admin.create_topics([NewTopic(name, 1, 1, topic_configs=config)])
-    finally:
-        await admin.close()
+def _max_bytes(limit: int) -> dict[str, str]:
+    return {"max.message.bytes": str(limit)}
 
 
 @pytest.mark.parametrize(
@@ -65,13 +54,16 @@ async def test_a_record_too_large_to_dead_letter_whole_goes_without_its_value(
 ) -> None:
     topic = f"telemetry-{uuid.uuid4().hex[:10]}"
     settings = make_settings(kafka_bootstrap, topic)
-    await _create(kafka_bootstrap, topic, LARGE_TOPIC_BYTES)
-    await _create(kafka_bootstrap, settings.dead_letter_topic, dead_letter_topic_bytes)
-    good = generate_stream(runs=4, seed=71, duplicate_rate=0)
+    await create_topic(kafka_bootstrap, topic, config=_max_bytes(LARGE_TOPIC_BYTES))
+    dead_letter_topic = settings.dead_letter_topic
+    await create_topic(
+        kafka_bootstrap, dead_letter_topic, config=_max_bytes(dead_letter_topic_bytes)
+    )
+    good = valid_stream(runs=4, seed=71, duplicate_rate=0)
     poison = b'{"huge": "' + b"x" * (poison_bytes - 12) + b'"}'
     stream = [(b"k", v) for v in good[:7]] + [(b"poison-key", poison)]
     stream += [(b"k", v) for v in good[7:]]
-    acks = await produce_acked(
+    acks = await produce(
         kafka_bootstrap, topic, stream, [("origin", b"o")], max_request_size=LARGE_TOPIC_BYTES
     )
     group = settings.kafka.group_id("postgres")
@@ -79,10 +71,10 @@ async def test_a_record_too_large_to_dead_letter_whole_goes_without_its_value(
     async with consuming(settings, [PostgresSink(postgres_settings)]):
 
         async def all_committed() -> bool:
-            return await committed_now(kafka_bootstrap, group, topic) == end_offsets(acks)
+            return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
 
         await wait_until(all_committed, what="offsets committed past the oversized record")
-    (letter,) = await topic_records(kafka_bootstrap, settings.dead_letter_topic)
+    (letter,) = await read_topic(kafka_bootstrap, settings.dead_letter_topic)
     headers = dict(letter.headers)
     assert not letter.value  # empty: left out
     assert letter.key == b"poison-key"

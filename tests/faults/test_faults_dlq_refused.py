@@ -5,7 +5,6 @@ the record is dead-lettered once it can be, and the ledger is exact."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,16 +14,17 @@ from consumer.pipeline import DeadLetterRefused
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
+from support.events import valid_stream
+from support.kafka import (
     committed_offsets,
-    events_stored,
-    generate_stream,
-    hand_wired,
-    produce_records,
-    topic_records,
+    create_topic,
+    poisoned_topic,
+    read_topic,
 )
-from support import consuming, create_topic, make_settings, wait_until
+from support.pipelines import consuming, hand_wired, make_settings
+from support.postgres import count_events
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 POISON = b"<not json>" + b"x" * 8000  # with its headers, larger than the crippled requests
 
@@ -32,13 +32,9 @@ POISON = b"<not json>" + b"x" * 8000  # with its headers, larger than the crippl
 async def test_a_refused_dead_letter_commits_nothing_past_its_record(
     kafka_bootstrap: str, postgres_settings: PostgresSettings, postgres_engine: AsyncEngine
 ) -> None:
-    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
-    await create_topic(kafka_bootstrap, topic, partitions=1)
-    good = generate_stream(runs=4, seed=61, duplicate_rate=0)
+    good = valid_stream(runs=4, seed=61, duplicate_rate=0)
     bad_at = 10
-    records = [(None, v) for v in good[:bad_at]] + [(None, POISON)]
-    records += [(None, v) for v in good[bad_at:]]
-    ends = await produce_records(kafka_bootstrap, topic, records)
+    topic, ends = await poisoned_topic(kafka_bootstrap, good, POISON, bad_at)
     settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 4})
     await create_topic(kafka_bootstrap, settings.dead_letter_topic)
 
@@ -54,7 +50,7 @@ async def test_a_refused_dead_letter_commits_nothing_past_its_record(
     group = settings.kafka.group_id("postgres")
     committed = await committed_offsets(kafka_bootstrap, group, topic)
     assert committed.get(0, 0) <= bad_at, f"committed {committed} past the refused record"
-    assert await topic_records(kafka_bootstrap, settings.dead_letter_topic) == []
+    assert await read_topic(kafka_bootstrap, settings.dead_letter_topic) == []
 
     # The real consumer (its producer sized for any record it can fetch) takes over.
     async with consuming(settings, [PostgresSink(postgres_settings)]):
@@ -63,8 +59,8 @@ async def test_a_refused_dead_letter_commits_nothing_past_its_record(
             return await committed_offsets(kafka_bootstrap, group, topic) == ends
 
         await wait_until(all_committed, what="offsets committed past the parked record")
-        assert await events_stored(postgres_engine) == len(set(good))
-    (letter,) = await topic_records(kafka_bootstrap, settings.dead_letter_topic)
+        assert await count_events(postgres_engine) == len(set(good))
+    (letter,) = await read_topic(kafka_bootstrap, settings.dead_letter_topic)
     assert letter.value == POISON
     assert dict(letter.headers)[h.ORIGINAL_OFFSET] == str(bad_at).encode()
     await check_ledger(postgres_engine, good, faults=1, name="dead letter refused")

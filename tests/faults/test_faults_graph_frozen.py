@@ -15,14 +15,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from contracts import decode_event
 from sinks.base import SinkRecord, TransientSinkError
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
-from delivery_support import generate_stream, graph_events_stored
-from support import wait_until
-from tcp_proxy import TcpProxy
+from support.events import sink_records, valid_stream
+from support.graph import count_graph_events
+from support.processes import TcpProxy
+from support.waiting import wait_until
 
 TRANSACTION_SECONDS = 3.0
 CONNECT_SECONDS = 1.0
@@ -32,8 +32,8 @@ BOUND = 2 * TRANSACTION_SECONDS + CONNECT_SECONDS + 5 + 4
 
 
 def _records(seed: int) -> list[SinkRecord]:
-    values = generate_stream(runs=2, seed=seed, duplicate_rate=0)
-    return [SinkRecord(decode_event(v), v, "t", 0, n) for n, v in enumerate(values)]
+    values = valid_stream(runs=2, seed=seed, duplicate_rate=0)
+    return sink_records(values)
 
 
 async def _fails_in_time(action: object, what: str) -> None:
@@ -82,7 +82,7 @@ async def test_a_frozen_graph_fails_each_wait_in_bounded_time(
             return True
 
         await wait_until(written, what="the same batch written once the engine answers")
-        stored = await graph_events_stored(sink)
+        stored = await count_graph_events(sink)
         assert stored == len(_records(1)) + len(_records(2)) + len(_records(3))
     finally:
         await sink.close()

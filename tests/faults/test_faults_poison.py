@@ -5,88 +5,69 @@ the dead-letter topic with its reason headers, offsets are committed past all of
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
-
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer import dead_letters as h
 from sinks.postgres import PostgresSink
 from sinks.postgres.queries import get_run
-from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
-    committed_offsets,
-    end_offsets,
-    events_stored,
-    generate_stream,
-    keyed_by_run,
-    produce_acked,
-    runledger,
-    topic_records,
-)
-from support import consuming, make_settings, wait_until
+from support.events import encode, event, valid_stream
+from support.kafka import committed_offsets, end_offsets, keyed_by_run, produce, read_topic
+from support.pipelines import Flow, consuming, make_settings
+from support.postgres import count_events
+from support.processes import runledger
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 MAX_BYTES = 16_384
 ORIGIN = ("origin", b"poison-test")
 
 
-def _event(**fields: object) -> bytes:
-    base = {
-        "schema_version": 1, "event_id": f"poison-{uuid.uuid4().hex[:8]}", "run_id": "run-poison",
-        "occurred_at": "2025-11-14T15:00:00Z",
-    }  # fmt: skip
-    return json.dumps({**base, **fields}).encode()
-
-
-NUL_RUN = "run-nul"
-NUL_EVENT = {"type": "task-start", "run_id": NUL_RUN, "task_id": "t1", "title": "bad\u0000title"}
+RUN, NUL_RUN = "run-poison", "run-nul"
 # (value, stage, reason, error class) of each poison record.
 POISON = [
     (b'{"schema_version": 1, "event_id": "p1", "type": "run', "decode", "not_json", "DecodeError"),
     (b"[1, 2, 3]", "decode", "not_object", "DecodeError"),
-    (_event(type="task-result", task_id="t", status="success", tokens={"input": "many"}),
+    (encode(event("task-result", RUN, task_id="t", status="success", tokens={"input": "many"})),
      "validate", "invalid", "DecodeError"),
-    (_event(type="task-exploded"), "validate", "unknown_type", "DecodeError"),
-    (_event(type="run-start", schema_version=2), "validate", "unsupported_schema_version",
-     "DecodeError"),
-    (_event(type="run-start", title="x" * (MAX_BYTES + 100)), "decode", "too_large", "DecodeError"),
-    (_event(**NUL_EVENT), "sink", "rejected_by_sink", "PermanentSinkError"),
+    (encode(event("task-exploded", RUN)), "validate", "unknown_type", "DecodeError"),
+    (encode(event("run-start", RUN, schema_version=2)),
+     "validate", "unsupported_schema_version", "DecodeError"),
+    (encode(event("run-start", RUN, title="x" * (MAX_BYTES + 100))),
+     "decode", "too_large", "DecodeError"),
+    (encode(event("task-start", NUL_RUN, task_id="t1", title="bad\u0000title")),
+     "sink", "rejected_by_sink", "PermanentSinkError"),
 ]  # fmt: skip
 
 
 async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     tmp_path: Path,
 ) -> None:
-    good = generate_stream(runs=20, seed=41)
+    good = valid_stream(runs=20, seed=41)
     stream = keyed_by_run(good)
     step = len(stream) // (len(POISON) + 1)
     for n, (value, *_) in enumerate(POISON):  # spread between good records
         stream.insert((n + 1) * step + n, (f"poison-{n}".encode(), value))
-    acks = await produce_acked(kafka_bootstrap, topic, stream, [ORIGIN], max_request_size=2**20)
+    acks = await produce(flow.bootstrap, flow.topic, stream, [ORIGIN], max_request_size=2**20)
     where = {value: ack for (_, value), ack in zip(stream, acks, strict=True)}
-    settings = make_settings(kafka_bootstrap, topic, max_message_bytes=MAX_BYTES)
+    settings = make_settings(flow.bootstrap, flow.topic, max_message_bytes=MAX_BYTES)
     group = settings.kafka.group_id("postgres")
     dlq = settings.dead_letter_topic
 
-    async with consuming(settings, [PostgresSink(postgres_settings)]):
+    async with consuming(settings, [PostgresSink(flow.postgres)]):
 
         async def good_ones_written() -> bool:
-            return await events_stored(postgres_engine) == len(set(good))
+            return await count_events(flow.engine) == len(set(good))
 
         async def all_committed() -> bool:
-            return await committed_offsets(kafka_bootstrap, group, topic) == end_offsets(acks)
+            return await committed_offsets(flow.bootstrap, group, flow.topic) == end_offsets(acks)
 
         await wait_until(good_ones_written, what="every good record")
         await wait_until(all_committed, what="offsets committed past every poison record")
-        letters = await topic_records(kafka_bootstrap, dlq)
+        letters = await read_topic(flow.bootstrap, dlq)
         originals = {
-            (r.partition, r.offset): r for r in await topic_records(kafka_bootstrap, topic)
+            (r.partition, r.offset): r for r in await read_topic(flow.bootstrap, flow.topic)
         }
         assert len(letters) == len(POISON)
         by_value = {letter.value: letter for letter in letters}
@@ -98,19 +79,19 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
             assert (headers[h.STAGE], headers[h.REASON]) == (stage.encode(), reason.encode())
             assert headers[h.ERROR_CLASS] == error_class.encode()
             assert headers[h.MESSAGE]
-            assert headers[h.ORIGINAL_TOPIC] == topic.encode()
+            assert headers[h.ORIGINAL_TOPIC] == flow.topic.encode()
             assert headers[h.ORIGINAL_PARTITION] == str(ack.partition).encode()
             assert headers[h.ORIGINAL_OFFSET] == str(ack.offset).encode()
             original = originals[(ack.partition, ack.offset)]
             assert headers[h.ORIGINAL_TIMESTAMP] == str(original.timestamp).encode()
             assert headers[h.SINK] == b"postgres"
             assert headers[h.FAILED_AT].startswith(b"20")
-        await check_ledger(postgres_engine, good, faults=len(POISON), name="poison records")
+        await check_ledger(flow.engine, good, faults=len(POISON), name="poison records")
 
         # The operator finds the rejected record, fixes the value and replays it.
         env = {
-            "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "RUNLEDGER_KAFKA__TOPIC": topic,
+            "RUNLEDGER_KAFKA__BOOTSTRAP_SERVERS": flow.bootstrap,
+            "RUNLEDGER_KAFKA__TOPIC": flow.topic,
         }
         found = await runledger(
             "dlq", "inspect", "--stage", "sink", "--json", env=env, cwd=tmp_path
@@ -130,13 +111,13 @@ async def test_poison_records_are_dead_lettered_and_a_fixed_one_replays(
         assert "replayed 1 record(s)" in replayed.stdout
 
         async def nul_run_written() -> bool:
-            return await get_run(postgres_engine, NUL_RUN) is not None
+            return await get_run(flow.engine, NUL_RUN) is not None
 
         await wait_until(nul_run_written, what="the replayed record in the ledger")
-    detail = await get_run(postgres_engine, NUL_RUN)
+    detail = await get_run(flow.engine, NUL_RUN)
     assert detail is not None
     assert [t["title"] for t in detail.tasks] == ["badtitle"]
-    records = await topic_records(kafka_bootstrap, topic)
+    records = await read_topic(flow.bootstrap, flow.topic)
     assert len(records) == len(stream) + 1
     (replay,) = [r for r in records if any(k.startswith("runledger.replay.") for k, _ in r.headers)]
     names = [k for k, _ in replay.headers]

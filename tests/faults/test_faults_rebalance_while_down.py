@@ -8,22 +8,17 @@ import asyncio
 import contextlib
 
 from aiokafka import TopicPartition
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.metrics import Metrics
 from consumer.pipeline import SinkPipeline
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
-    events_stored,
-    generate_stream,
-    hand_wired,
-    keyed_by_run,
-    produce_records,
-)
-from support import consuming, create_topic, make_settings, metric, proxied_postgres, wait_until
+from support.events import valid_stream
+from support.kafka import create_topic, keyed_by_run, produce
+from support.pipelines import Flow, consuming, hand_wired, make_settings, metric
+from support.postgres import proxied_postgres, wait_for_events
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 SINK = "postgres"
 
@@ -42,16 +37,13 @@ class WatchedPipeline(SinkPipeline):
 
 
 async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
-    values = generate_stream(runs=90, seed=53)
+    values = valid_stream(runs=90, seed=53)
     first, second = values[: len(values) // 3], values[len(values) // 3 :]
-    proxy, proxied = await proxied_postgres(postgres_settings)
-    settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 40})
-    await create_topic(kafka_bootstrap, settings.dead_letter_topic)
+    proxy, proxied = await proxied_postgres(flow.postgres)
+    settings = make_settings(flow.bootstrap, flow.topic, kafka={"max_batch_records": 40})
+    await create_topic(flow.bootstrap, settings.dead_letter_topic)
     metrics = Metrics()
     sink = PostgresSink(proxied)
     wiring = hand_wired(settings, sink, metrics=metrics, pipeline_type=WatchedPipeline)
@@ -61,19 +53,16 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
             pipeline = watched
             task = asyncio.create_task(pipeline.run())
 
-            async def stored(count: int) -> bool:
-                return await events_stored(postgres_engine) == count
-
             try:
-                await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
-                await wait_until(lambda: stored(len(set(first))), what="the first third")
+                await produce(flow.bootstrap, flow.topic, keyed_by_run(first))
+                await wait_for_events(flow.engine, len(set(first)))
                 # (Kafka may assign before the sink has started, when the listener pauses: it is
                 # resumed as soon as the sink is up.)
                 assert len(pipeline.assignments) == 1
                 assert not consumer.paused(), "sink up: not paused"
 
                 proxy.cut()
-                await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+                await produce(flow.bootstrap, flow.topic, keyed_by_run(second))
                 await wait_until(
                     lambda: _true(
                         metric(metrics, "runledger_sink_retries_total", sink="postgres") >= 3
@@ -81,7 +70,7 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
                     what="the pipeline backing off",
                 )
                 # A second member joins the group (its sink is up): the partitions are dealt again.
-                async with consuming(settings, [PostgresSink(postgres_settings)]) as other:
+                async with consuming(settings, [PostgresSink(flow.postgres)]) as other:
                     await wait_until(
                         lambda: _true(len(pipeline.assignments) >= 2), what="the first rebalance"
                     )
@@ -101,11 +90,7 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
                 assert metric(metrics, "runledger_sink_up", sink="postgres") == 0
 
                 proxy.restore()
-                await wait_until(
-                    lambda: stored(len(set(values))),
-                    timeout=60,
-                    what="the pipeline to resume by itself",
-                )
+                await wait_for_events(flow.engine, len(set(values)), 60)
                 assert not consumer.paused()
             finally:
                 pipeline.stop()
@@ -113,7 +98,7 @@ async def test_partitions_assigned_while_the_sink_is_down_stay_paused(
                     await asyncio.wait_for(task, timeout=30)
     finally:
         await proxy.stop()
-    await check_ledger(postgres_engine, values, faults=3, name="rebalance while the sink is down")
+    await check_ledger(flow.engine, values, faults=3, name="rebalance while the sink is down")
 
 
 def _assigned(metrics: Metrics) -> float:

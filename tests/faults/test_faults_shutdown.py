@@ -10,24 +10,26 @@ import time
 import uuid
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.sandbox.embedded import free_port, running
 from consumer.sandbox.kafka_server import start_kafka
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    ConsumerProcess,
-    check_ledger,
+from support.events import valid_stream
+from support.kafka import (
     committed_offsets,
-    consumer_env,
-    events_stored,
-    generate_stream,
+    create_topic,
+    end_offsets,
+    kafka_admin,
     keyed_by_run,
-    produce_records,
+    produce,
 )
-from support import create_topic, proxied_postgres, wait_until
+from support.pipelines import Flow
+from support.postgres import count_events, proxied_postgres, wait_for_events
+from support.processes import ConsumerProcess, consumer_env
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 SHUTDOWN_SECONDS = 4.0
 # The budget, plus the interpreter's own exit; Kubernetes' default grace adds 10 s.
@@ -35,70 +37,61 @@ EXIT_DEADLINE = SHUTDOWN_SECONDS + 6
 
 
 async def test_sigterm_while_the_sink_is_down_abandons_the_batch_uncommitted(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     tmp_path: Path,
 ) -> None:
-    values = generate_stream(runs=60, seed=71)
+    values = valid_stream(runs=60, seed=71)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
-    proxy, proxied = await proxied_postgres(postgres_settings)
+    proxy, proxied = await proxied_postgres(flow.postgres)
     prefix = f"term-{uuid.uuid4().hex[:8]}"
     group = f"{prefix}-postgres"
     env = consumer_env(
-        kafka_bootstrap, topic, proxied, prefix,
+        flow.bootstrap, flow.topic, proxied, prefix,
         RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
     )  # fmt: skip
-    first_ends = await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+    first_ends = end_offsets(await produce(flow.bootstrap, flow.topic, keyed_by_run(first)))
     processes = []
     try:
         process = ConsumerProcess(env, tmp_path, "down.log").start()
         processes.append(process)
 
         async def committed(ends: dict[int, int]) -> bool:
-            return await committed_offsets(kafka_bootstrap, group, topic) == ends
+            return await committed_offsets(flow.bootstrap, group, flow.topic) == ends
 
         await wait_until(lambda: committed(first_ends), what="the first half committed")
         proxy.cut()
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
-
-        async def backing_off() -> bool:
-            return '"transient failure, retrying"' in process.output()
-
-        await wait_until(backing_off, what="the consumer backing off")
+        await produce(flow.bootstrap, flow.topic, keyed_by_run(second))
+        await process.logged('"transient failure, retrying"', "the consumer backing off")
         process.signal(signal.SIGTERM)
         asked = time.monotonic()
         code = await process.wait(timeout=EXIT_DEADLINE)
         print(f"[shutdown, sink down] exit {code} {time.monotonic() - asked:.1f}s after SIGTERM")
         assert code == 0, process.output()[-2000:]
         assert await committed(first_ends), "committed a batch that was not written"
-        assert await events_stored(postgres_engine) == len(set(first))
+        assert await count_events(flow.engine) == len(set(first))
 
         proxy.restore()
         again = ConsumerProcess(env, tmp_path, "again.log").start()
         processes.append(again)
-        await wait_until(
-            lambda: _stored(postgres_engine, len(set(values))), timeout=60, what="the rest"
-        )
+        await wait_for_events(flow.engine, len(set(values)), 60)
         again.signal(signal.SIGTERM)
         assert await again.wait(timeout=EXIT_DEADLINE) == 0, again.output()[-2000:]
     finally:
         for p in processes:
             p.kill()
         await proxy.stop()
-    await check_ledger(postgres_engine, values, faults=2, name="sigterm while the sink is down")
+    await check_ledger(flow.engine, values, faults=2, name="sigterm while the sink is down")
 
 
 async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_budget(
     postgres_settings: PostgresSettings, postgres_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    values = generate_stream(runs=300, seed=73)
+    values = valid_stream(runs=300, seed=73)
     topic = f"telemetry-{uuid.uuid4().hex[:10]}"
     prefix = f"frozen-{uuid.uuid4().hex[:8]}"
     with running(start_kafka(tmp_path / "broker")) as broker:
         await create_topic(broker.address, topic, partitions=2)
-        await produce_records(broker.address, topic, keyed_by_run(values))
+        await produce(broker.address, topic, keyed_by_run(values))
         env = consumer_env(
             broker.address, topic, postgres_settings, prefix,
             RUNLEDGER_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
@@ -106,10 +99,7 @@ async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_
         )  # fmt: skip
         processes = [ConsumerProcess(env, tmp_path, "frozen.log").start()]
         try:
-            await wait_until(
-                lambda: _stored_at_least(postgres_engine, len(values) // 4),
-                what="a quarter of the stream",
-            )
+            await wait_for_events(postgres_engine, len(values) // 4, at_least=True)
             # A frozen broker accepts connections and never answers: the commit in flight
             # and the dead-letter producer's flush would wait for aiokafka's request
             # timeout (40 s) without the budget.
@@ -119,26 +109,16 @@ async def test_sigterm_with_the_broker_frozen_mid_stream_still_exits_within_the_
             code = await processes[0].wait(timeout=EXIT_DEADLINE)
             print(f"[shutdown, broker frozen] exit {code} {time.monotonic() - asked:.1f}s")
             assert code == 0, processes[0].output()[-2000:]
-            assert await events_stored(postgres_engine) < len(set(values)), "frozen too late"
+            assert await count_events(postgres_engine) < len(set(values)), "frozen too late"
 
             broker.process.send_signal(signal.SIGCONT)
             processes.append(ConsumerProcess(env, tmp_path, "thawed.log").start())
-            await wait_until(
-                lambda: _stored(postgres_engine, len(set(values))), timeout=60, what="the rest"
-            )
+            await wait_for_events(postgres_engine, len(set(values)), 60)
         finally:
             broker.process.send_signal(signal.SIGCONT)
             for process in processes:
                 process.kill()
     await check_ledger(postgres_engine, values, faults=2, name="sigterm with the broker frozen")
-
-
-async def _stored_at_least(engine: AsyncEngine, count: int) -> bool:
-    return await events_stored(engine) >= count
-
-
-async def _stored(engine: AsyncEngine, count: int) -> bool:
-    return await events_stored(engine) == count
 
 
 async def test_sigterm_while_the_broker_is_unreachable_at_start_up_exits_cleanly(
@@ -149,11 +129,9 @@ async def test_sigterm_while_the_broker_is_unreachable_at_start_up_exits_cleanly
     env = consumer_env(nobody, "telemetry", postgres_settings, f"early-{uuid.uuid4().hex[:8]}")
     process = ConsumerProcess(env, tmp_path, "early.log").start()
     try:
-
-        async def retrying() -> bool:
-            return '"broker unreachable, retrying"' in process.output()
-
-        await wait_until(retrying, what="the consumer waiting for its broker")
+        await process.logged(
+            '"broker unreachable, retrying"', "the consumer waiting for its broker"
+        )
         process.signal(signal.SIGTERM)
         code = await process.wait(timeout=EXIT_DEADLINE)
         assert code == 0, process.output()[-2000:]
@@ -164,52 +142,41 @@ async def test_sigterm_while_the_broker_is_unreachable_at_start_up_exits_cleanly
 
 
 async def _members(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with kafka_admin(bootstrap) as admin:
         [described] = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
     return sum(len(g["members"]) for g in described.to_object()["groups"])
 
 
 async def test_sigterm_leaves_the_group_so_a_restart_rejoins_at_once(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     tmp_path: Path,
 ) -> None:
     """A pod replaced by a rollout hands its partitions over at once: with a 60 s session,
     a consumer that left without LeaveGroup would keep them a minute."""
-    values = generate_stream(runs=40, seed=75)
+    values = valid_stream(runs=40, seed=75)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
     prefix = f"leave-{uuid.uuid4().hex[:8]}"
     group = f"{prefix}-postgres"
     env = consumer_env(
-        kafka_bootstrap, topic, postgres_settings, prefix,
+        flow.bootstrap, flow.topic, flow.postgres, prefix,
         RUNLEDGER_KAFKA__SESSION_TIMEOUT_MS="60000",
     )  # fmt: skip
-    await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+    await produce(flow.bootstrap, flow.topic, keyed_by_run(first))
     processes = [ConsumerProcess(env, tmp_path, "leave.log").start()]
     try:
-        await wait_until(lambda: _stored(postgres_engine, len(set(first))), what="the first half")
-        assert await _members(kafka_bootstrap, group) == 1
+        await wait_for_events(flow.engine, len(set(first)))
+        assert await _members(flow.bootstrap, group) == 1
         processes[0].signal(signal.SIGTERM)
         assert await processes[0].wait(timeout=EXIT_DEADLINE) == 0, processes[0].output()[-2000:]
 
         async def left() -> bool:
-            return await _members(kafka_bootstrap, group) == 0
+            return await _members(flow.bootstrap, group) == 0
 
         await wait_until(left, timeout=10, what="the group to be empty (LeaveGroup sent)")
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+        await produce(flow.bootstrap, flow.topic, keyed_by_run(second))
         processes.append(ConsumerProcess(env, tmp_path, "rejoined.log").start())
-        await wait_until(
-            lambda: _stored(postgres_engine, len(set(values))),
-            timeout=20,
-            what="the restarted consumer to write the rest, well within the 60 s session",
-        )
+        await wait_for_events(flow.engine, len(set(values)), 20)
     finally:
         for process in processes:
             process.kill()
-    await check_ledger(postgres_engine, values, faults=1, name="sigterm leaves the group")
+    await check_ledger(flow.engine, values, faults=1, name="sigterm leaves the group")

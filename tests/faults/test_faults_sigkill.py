@@ -9,41 +9,27 @@ import signal
 import uuid
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from sinks.postgres.settings import PostgresSettings
-
-from delivery_support import (
-    ConsumerProcess,
-    check_ledger,
-    committed_offsets,
-    consumer_env,
-    events_stored,
-    generate_stream,
-    keyed_by_run,
-    produce_records,
-)
-from support import wait_until
+from support.events import valid_stream
+from support.kafka import committed_offsets, end_offsets, keyed_by_run, produce
+from support.pipelines import Flow
+from support.postgres import count_events, wait_for_events
+from support.processes import ConsumerProcess, consumer_env
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 
 async def test_sigkill_mid_stream_then_restart_reaches_the_exact_state(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     tmp_path: Path,
 ) -> None:
-    values = generate_stream(runs=400, seed=7)
+    values = valid_stream(runs=400, seed=7)
     distinct = len(set(values))
-    ends = await produce_records(kafka_bootstrap, topic, keyed_by_run(values))
+    ends = end_offsets(await produce(flow.bootstrap, flow.topic, keyed_by_run(values)))
     group_prefix = f"kill-{uuid.uuid4().hex[:8]}"
     env = consumer_env(
-        kafka_bootstrap, topic, postgres_settings, group_prefix,
+        flow.bootstrap, flow.topic, flow.postgres, group_prefix,
         RUNLEDGER_KAFKA__MAX_BATCH_RECORDS="20",
     )  # fmt: skip
-
-    async def stored_at_least(n: int) -> bool:
-        return await events_stored(postgres_engine) >= n
 
     kills = 0
     processes = []
@@ -51,26 +37,20 @@ async def test_sigkill_mid_stream_then_restart_reaches_the_exact_state(
         for share in (0.4,):  # kill while consuming, at about this share of the stream
             process = ConsumerProcess(env, tmp_path, f"consumer-{kills}.log").start()
             processes.append(process)
-            await wait_until(
-                lambda share=share: stored_at_least(int(distinct * share)),
-                timeout=60,
-                what=f"{share:.0%} of the stream before the kill",
-            )
+            await wait_for_events(flow.engine, int(distinct * share), 60, at_least=True)
             process.signal(signal.SIGKILL)
             await process.wait(timeout=10)
             kills += 1
-            assert await events_stored(postgres_engine) < distinct, "killed too late"
+            assert await count_events(flow.engine) < distinct, "killed too late"
 
         last = ConsumerProcess(env, tmp_path, "consumer-last.log").start()
         processes.append(last)
-        await wait_until(
-            lambda: stored_at_least(distinct), timeout=90, what="the whole stream after restarts"
-        )
+        await wait_for_events(flow.engine, distinct, 90, at_least=True)
         # A clean SIGTERM commits what was written and exits 0.
         group = f"{group_prefix}-postgres"
 
         async def all_committed() -> bool:
-            return await committed_offsets(kafka_bootstrap, group, topic) == ends
+            return await committed_offsets(flow.bootstrap, group, flow.topic) == ends
 
         await wait_until(all_committed, timeout=30, what="offsets committed to the end")
         last.signal(signal.SIGTERM)
@@ -79,4 +59,4 @@ async def test_sigkill_mid_stream_then_restart_reaches_the_exact_state(
         for process in processes:
             process.kill()
 
-    await check_ledger(postgres_engine, values, faults=kills, name="sigkill")
+    await check_ledger(flow.engine, values, faults=kills, name="sigkill")

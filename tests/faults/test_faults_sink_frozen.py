@@ -15,13 +15,12 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts import decode_event
 from sinks.base import SinkRecord, TransientSinkError
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import generate_stream
-from support import count_events, proxied_postgres
+from support.events import sink_records, valid_stream
+from support.postgres import count_events, proxied_postgres
 
 STATEMENT_SECONDS = 1.0
 CONNECT_SECONDS = 1.0
@@ -29,8 +28,8 @@ BOUND = STATEMENT_SECONDS + 5.0 + 3.0  # the client's timeout, plus slack for a 
 
 
 def _records(seed: int) -> list[SinkRecord]:
-    values = generate_stream(runs=2, seed=seed, duplicate_rate=0)
-    return [SinkRecord(decode_event(v), v, "t", 0, n) for n, v in enumerate(values)]
+    values = valid_stream(runs=2, seed=seed, duplicate_rate=0)
+    return sink_records(values)
 
 
 async def _fails_in_time(action: asyncio.Future[object] | object, what: str) -> float:

@@ -9,7 +9,6 @@ import time
 
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sinks.base import Sink
 from sinks.graph import GraphSink
@@ -17,17 +16,14 @@ from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_graph,
-    check_ledger,
-    events_stored,
-    generate_stream,
-    graph_events_stored,
-    keyed_by_run,
-    produce_records,
-)
-from support import consuming, make_settings, metric, wait_until
-from tcp_proxy import TcpProxy
+from support.events import valid_stream
+from support.graph import count_graph_events
+from support.kafka import keyed_by_run, produce
+from support.pipelines import Flow, consuming, make_settings, metric
+from support.postgres import count_events
+from support.processes import TcpProxy
+from support.reference import check_graph, check_ledger
+from support.waiting import wait_until
 
 MAX_BACKOFF = 0.5
 
@@ -35,16 +31,13 @@ MAX_BACKOFF = 0.5
 @pytest.mark.parametrize("cut", ["postgres", "graph"])
 async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_other_back(
     cut: str,
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
     falkordb_address: tuple[str, int],
     falkordb_graph: GraphSettings,
 ) -> None:
-    values = generate_stream(runs=120, seed=11)
+    values = valid_stream(runs=120, seed=11)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
-    pg_url = make_url(postgres_settings.url.get_secret_value())
+    pg_url = make_url(flow.postgres.url.get_secret_value())
     falkor_host, falkor_port = falkordb_address
     proxy = (
         TcpProxy(pg_url.host or "127.0.0.1", pg_url.port or 5432)
@@ -55,7 +48,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
     pg_port = proxy_port if cut == "postgres" else pg_url.port
     falkor = proxy_port if cut == "graph" else falkor_port
     written_pg = PostgresSettings(
-        url=pg_url.set(port=pg_port).render_as_string(hide_password=False)  # type: ignore[arg-type]
+        url=pg_url.set(port=pg_port).render_as_string(hide_password=False)
     )
     written_graph = GraphSettings(uri=falkordb_graph.uri.replace(f":{falkor_port}/", f":{falkor}/"))
     reader = GraphSink(falkordb_graph)
@@ -63,17 +56,17 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
 
     async def stored(sink: str) -> int:
         if sink == "postgres":
-            return await events_stored(postgres_engine)
-        return await graph_events_stored(reader)
+            return await count_events(flow.engine)
+        return await count_graph_events(reader)
 
     settings = make_settings(
-        kafka_bootstrap, topic,
+        flow.bootstrap, flow.topic,
         kafka={"max_batch_records": 50},
         retry={"initial_backoff_seconds": 0.05, "max_backoff_seconds": MAX_BACKOFF},
     )  # fmt: skip
     cut_seconds = 0.0
     try:
-        await produce_records(kafka_bootstrap, topic, keyed_by_run(first))
+        await produce(flow.bootstrap, flow.topic, keyed_by_run(first))
         sinks: list[Sink] = [PostgresSink(written_pg), GraphSink(written_graph)]
         async with consuming(settings, sinks) as metrics:
 
@@ -85,7 +78,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
 
             proxy.cut()
             cut_at = time.monotonic()
-            await produce_records(kafka_bootstrap, topic, keyed_by_run(second))
+            await produce(flow.bootstrap, flow.topic, keyed_by_run(second))
 
             async def other_is_current() -> bool:
                 return await stored(other) == len(set(values))
@@ -111,7 +104,7 @@ async def test_one_sink_cut_longer_than_the_backoff_loses_nothing_and_holds_no_o
             assert metric(metrics, "runledger_rebalances_total", sink=cut) == joined
         print(f"[sink outage] {cut} cut for {cut_seconds:.1f}s (max backoff {MAX_BACKOFF}s)")
         pg_faults, graph_faults = (1, 0) if cut == "postgres" else (0, 1)
-        await check_ledger(postgres_engine, values, pg_faults, f"{cut} cut: postgres")
+        await check_ledger(flow.engine, values, pg_faults, f"{cut} cut: postgres")
         await check_graph(reader, values, graph_faults, f"{cut} cut: graph")
     finally:
         await proxy.stop()

@@ -4,7 +4,6 @@ commits nothing past it, and dead-letters nothing."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from pathlib import Path
 
@@ -17,21 +16,11 @@ from consumer.runner import run_sinks
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    ConsumerProcess,
-    committed_offsets,
-    consumer_env,
-    events_stored,
-    generate_stream,
-    produce_records,
-)
-from support import create_topic, make_settings
-
-
-async def _one_partition_topic(bootstrap: str) -> str:
-    topic = f"telemetry-{uuid.uuid4().hex[:10]}"
-    await create_topic(bootstrap, topic, partitions=1)
-    return topic
+from support.events import encode, event, valid_stream
+from support.kafka import committed_offsets, poisoned_topic
+from support.pipelines import make_settings
+from support.postgres import count_events
+from support.processes import ConsumerProcess, consumer_env
 
 
 async def test_tolerance_none_stops_the_process_at_the_bad_record(
@@ -40,13 +29,9 @@ async def test_tolerance_none_stops_the_process_at_the_bad_record(
     postgres_engine: AsyncEngine,
     tmp_path: Path,
 ) -> None:
-    topic = await _one_partition_topic(kafka_bootstrap)
-    good = generate_stream(runs=3, seed=5, duplicate_rate=0)
+    good = valid_stream(runs=3, seed=5, duplicate_rate=0)
     bad_at = 7
-    records = (
-        [(None, v) for v in good[:bad_at]] + [(None, b"{oops")] + [(None, v) for v in good[bad_at:]]
-    )
-    await produce_records(kafka_bootstrap, topic, records)
+    topic, _ = await poisoned_topic(kafka_bootstrap, good, b"{oops", bad_at)
     prefix = f"strict-{uuid.uuid4().hex[:8]}"
     env = consumer_env(
         kafka_bootstrap, topic, postgres_settings, prefix,
@@ -65,21 +50,15 @@ async def test_tolerance_none_stops_the_process_at_the_bad_record(
     assert "Traceback" not in output
     committed = await committed_offsets(kafka_bootstrap, f"{prefix}-postgres", topic)
     assert committed == {0: bad_at}, "committed past the bad record"
-    assert await events_stored(postgres_engine) == len(good), "good records are still written"
+    assert await count_events(postgres_engine) == len(good), "good records are still written"
 
 
 async def test_tolerance_none_stops_at_a_record_the_sink_rejects(
     kafka_bootstrap: str, postgres_settings: PostgresSettings
 ) -> None:
-    topic = await _one_partition_topic(kafka_bootstrap)
-    good = generate_stream(runs=2, seed=6, duplicate_rate=0)
-    rejected = json.dumps({
-        "schema_version": 1, "event_id": "nul-1", "type": "run-start", "run_id": "run-nul",
-        "occurred_at": "2025-11-14T15:00:00Z", "title": "a\u0000b",
-    }).encode()  # fmt: skip
-    await produce_records(
-        kafka_bootstrap, topic, [(None, v) for v in [*good[:4], rejected, *good[4:]]]
-    )
+    good = valid_stream(runs=2, seed=6, duplicate_rate=0)
+    rejected = encode(event("run-start", "run-nul", title="a\u0000b"))
+    topic, _ = await poisoned_topic(kafka_bootstrap, good, rejected, 4)
     settings = make_settings(kafka_bootstrap, topic, dead_letter={"tolerance": "none"})
     sinks = [PostgresSink(postgres_settings)]
     with pytest.raises(ToleranceExceeded, match=rf"sink error at {topic}\[0\]@4: SQLSTATE 22"):

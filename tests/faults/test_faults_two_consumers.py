@@ -3,31 +3,23 @@ one joining and then leaving mid-stream: the ledger is exact and nothing deadloc
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from consumer.metrics import Metrics
 from sinks.postgres import PostgresSink
-from sinks.postgres.settings import PostgresSettings
 
-from delivery_support import (
-    check_ledger,
-    events_stored,
-    generate_stream,
-    keyed_at_random,
-    produce_records,
-)
-from support import consuming, make_settings, wait_until
+from support.events import valid_stream
+from support.kafka import keyed_at_random, produce
+from support.pipelines import Flow, consuming, make_settings
+from support.postgres import wait_for_events
+from support.reference import check_ledger
+from support.waiting import wait_until
 
 
 async def test_two_consumers_of_one_group_share_runs_without_deadlock(
-    kafka_bootstrap: str,
-    topic: str,
-    postgres_settings: PostgresSettings,
-    postgres_engine: AsyncEngine,
+    flow: Flow,
 ) -> None:
-    values = generate_stream(runs=150, seed=31)
+    values = valid_stream(runs=150, seed=31)
     first, second = values[: len(values) // 2], values[len(values) // 2 :]
-    settings = make_settings(kafka_bootstrap, topic, kafka={"max_batch_records": 25})
+    settings = make_settings(flow.bootstrap, flow.topic, kafka={"max_batch_records": 25})
     one, two = Metrics(), Metrics()
 
     def assigned(metrics: Metrics) -> float:
@@ -36,31 +28,25 @@ async def test_two_consumers_of_one_group_share_runs_without_deadlock(
         )
         return value or 0.0  # not exported before the pipeline exists
 
-    async def stored_at_least(n: int) -> bool:
-        return await events_stored(postgres_engine) >= n
-
-    async with consuming(settings, [PostgresSink(postgres_settings)], one):
+    async with consuming(settings, [PostgresSink(flow.postgres)], one):
         await wait_until(lambda: _true(assigned(one) == 3), what="the first consumer to join")
-        await produce_records(kafka_bootstrap, topic, keyed_at_random(first, seed=1))
+        await produce(flow.bootstrap, flow.topic, keyed_at_random(first, seed=1))
         # The second one joins while the first is consuming: a rebalance mid-stream.
-        async with consuming(settings, [PostgresSink(postgres_settings)], two):
+        async with consuming(settings, [PostgresSink(flow.postgres)], two):
 
             async def shared() -> bool:
                 return assigned(one) >= 1 and assigned(two) >= 1
 
             await wait_until(shared, what="both consumers to hold partitions")
             assert assigned(one) + assigned(two) == 3
-            await produce_records(kafka_bootstrap, topic, keyed_at_random(second, seed=2))
-            await wait_until(
-                lambda: stored_at_least(len(set(first)) + len(set(second)) // 3),
-                what="both consumers writing the second half",
+            await produce(flow.bootstrap, flow.topic, keyed_at_random(second, seed=2))
+            await wait_for_events(
+                flow.engine, len(set(first)) + len(set(second)) // 3, at_least=True
             )
         # The second consumer left mid-stream: the first takes its partitions back.
-        await wait_until(
-            lambda: stored_at_least(len(set(values))), timeout=60, what="all, no deadlock"
-        )
+        await wait_for_events(flow.engine, len(set(values)), 60, at_least=True)
         await wait_until(lambda: _true(assigned(one) == 3), what="the hand-back")
-    await check_ledger(postgres_engine, values, faults=2, name="two consumers (join and leave)")
+    await check_ledger(flow.engine, values, faults=2, name="two consumers (join and leave)")
 
 
 async def _true(value: bool) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 
 import helm_python
 import pytest
-from helm_render import CHART_DIR, Rendered, RenderFn, load_values, render_chart
+
+from support.helm import CHART_DIR, Rendered, RenderFn, load_values, render_chart
 
 
 @pytest.fixture(scope="session")

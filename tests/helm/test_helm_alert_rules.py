@@ -13,7 +13,8 @@ from typing import Any
 
 import helm_python
 import yaml
-from helm_render import CHART_DIR, render_chart
+
+from support.helm import CHART_DIR, render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = CHART_DIR / "files" / "prometheus-rules.yaml"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helm_render import CI_DIR, RenderFn
+
+from support.helm import CI_DIR, RenderFn
 
 FULLNAME = "rel-runledger"
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_render import (
+
+from support.helm import (
     CI_DIR,
     NAMESPACE,
     FieldRef,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helm_render import CI_DIR, FieldRef, RenderFn, SecretRef
+
+from support.helm import CI_DIR, FieldRef, RenderFn, SecretRef
 
 FULLNAME = "rel-runledger"
 ROLE = "arn:aws:iam::123456789012:role/runledger-msk"
@@ -14,7 +15,9 @@ def test_oauthbearer_consumers_get_the_client_and_the_token_endpoint(render: Ren
 
     env = rendered.deployment_env(f"{FULLNAME}-postgres")
     assert env["RUNLEDGER_KAFKA__SASL_MECHANISM"] == "OAUTHBEARER"
-    assert env["RUNLEDGER_KAFKA__SASL_OAUTH_TOKEN_URL"].startswith("https://idp.example.com/")
+    token_url = env["RUNLEDGER_KAFKA__SASL_OAUTH_TOKEN_URL"]
+    assert isinstance(token_url, str)
+    assert token_url.startswith("https://idp.example.com/")
     assert env["RUNLEDGER_KAFKA__SASL_OAUTH_SCOPE"] == "kafka"
     assert env["RUNLEDGER_KAFKA__SASL_USERNAME"] == SecretRef("kafka-oauth-client", "client-id")
     assert env["RUNLEDGER_KAFKA__SASL_PASSWORD"] == SecretRef("kafka-oauth-client", "client-secret")

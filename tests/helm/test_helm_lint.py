@@ -8,7 +8,8 @@ from pathlib import Path
 import helm_python
 import pytest
 import yaml
-from helm_render import CHART_DIR, REPO_ROOT, ci_files, load_values
+
+from support.helm import CHART_DIR, REPO_ROOT, ci_files, load_values
 
 WARNING = 2
 

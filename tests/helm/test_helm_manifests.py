@@ -3,7 +3,7 @@
 Built-in kinds are validated against the Kubernetes OpenAPI schemas shipped
 with kubernetes-validate (offline, strict: unknown fields fail), at the oldest
 Kubernetes the chart supports and at a recent one; custom resources against
-helm_crd_schemas.
+``support.helm_crd_schemas``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import pytest
-from helm_crd_schemas import CRD_SCHEMAS
-from helm_render import NAMESPACE, RELEASE, Manifest, Rendered, RenderFn, ci_files
+
+from support.helm import NAMESPACE, RELEASE, Manifest, Rendered, RenderFn, ci_files
+from support.helm_crd_schemas import CRD_SCHEMAS
 
 KUBERNETES_VERSIONS = ["1.27.0", "1.33.0"]
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -6,7 +6,8 @@ import base64
 from typing import Any
 
 import pytest
-from helm_render import CI_DIR, Rendered, RenderFn, SecretRef
+
+from support.helm import CI_DIR, Rendered, RenderFn, SecretRef
 
 FULLNAME = "rel-runledger"
 JOB = f"{FULLNAME}-migrate"

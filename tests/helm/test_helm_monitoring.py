@@ -9,8 +9,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from helm_crd_schemas import RULE_FILE
-from helm_render import CHART_DIR, CI_DIR, NAMESPACE, RELEASE, RenderFn
+
+from support.helm import CHART_DIR, CI_DIR, NAMESPACE, RELEASE, RenderFn
+from support.helm_crd_schemas import RULE_FILE
 
 FULLNAME = "rel-runledger"
 RULES_FILE = CHART_DIR / "files" / "prometheus-rules.yaml"

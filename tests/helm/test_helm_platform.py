@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helm_render import CI_DIR, Rendered, RenderFn
+from support.helm import CI_DIR, Rendered, RenderFn
 
 FULLNAME = "rel-runledger"
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helm_render import Rendered, RenderFn, ci_files
 
 from consumer.settings_catalog import variables
+
+from support.helm import Rendered, RenderFn, ci_files
 
 
 def _runledger_variables(rendered: Rendered) -> set[str]:

@@ -12,7 +12,8 @@ import helm_python
 import jsonschema
 import pytest
 import yaml
-from helm_render import BAD_VALUES_DIR, CHART_DIR, RenderFn, ci_files, load_values
+
+from support.helm import BAD_VALUES_DIR, CHART_DIR, RenderFn, ci_files, load_values
 
 VALUES_TEXT = (CHART_DIR / "values.yaml").read_text()
 VALUES: dict[str, Any] = yaml.safe_load(VALUES_TEXT)

@@ -10,66 +10,45 @@ batching; both must hold exactly what ``sinks.state`` derives from the set.
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import AsyncIterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from consumer.operations.reconcile import compare, reference_snapshots
-from sinks.base import Sink, SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
 
-from strategies import run_events, to_records
-from support import graph_query
+from support.events import event, sink_records
+from support.graph import clear_graph
+from support.pipelines import started
+from support.postgres import clear_ledger
+from support.strategies import replay, several_runs, sink_examples
 
 
 @pytest.fixture
 async def sinks(
     postgres_settings: PostgresSettings, graph_settings: GraphSettings
 ) -> AsyncIterator[tuple[PostgresSink, GraphSink]]:
-    postgres, graph = PostgresSink(postgres_settings), GraphSink(graph_settings)
-    await postgres.start()
-    await graph.start()
-    yield postgres, graph
-    await postgres.close()
-    await graph.close()
+    async with (
+        started(PostgresSink(postgres_settings)) as postgres,
+        started(GraphSink(graph_settings)) as graph,
+    ):
+        yield postgres, graph
 
 
 async def _reset(postgres: PostgresSink, graph: GraphSink) -> None:
-    async with postgres.engine.begin() as conn:
-        await conn.execute(text("TRUNCATE runs, task_executions, run_events"))
-    await graph_query(graph, "MATCH (n) DETACH DELETE n", write=True)
+    await clear_ledger(postgres.engine)
+    await clear_graph(graph)
 
 
-async def _deliver(sink: Sink, records: list[SinkRecord], rnd: random.Random) -> None:
-    """A random permutation with duplicates, cut into random batches."""
-    replayed = records + rnd.sample(records, k=len(records) // 2)
-    rnd.shuffle(replayed)
-    cuts = sorted(rnd.randrange(len(replayed) + 1) for _ in range(rnd.randrange(4)))
-    for start, end in itertools.pairwise([0, *cuts, len(replayed)]):
-        await sink.write(replayed[start:end])
-
-
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@sink_examples(30)
 @given(
-    st.lists(run_events(), min_size=1, max_size=3).map(
-        lambda runs: [
-            {**e, "run_id": f"r{i}", "event_id": f"r{i}-{e['event_id']}"}
-            for i, run in enumerate(runs)
-            for e in run
-        ]
-    ),
+    several_runs(),
     st.randoms(use_true_random=False),
 )
 async def test_both_sinks_hold_the_reference_state(
@@ -78,10 +57,10 @@ async def test_both_sinks_hold_the_reference_state(
     rnd: random.Random,
 ) -> None:
     postgres, graph = sinks
-    records = to_records(events)
+    records = sink_records(events)
     await _reset(postgres, graph)
-    await _deliver(postgres, records, rnd)
-    await _deliver(graph, records, rnd)
+    await replay(postgres, records, rnd)
+    await replay(graph, records, rnd)
 
     report = compare({
         "reference": reference_snapshots(r.event for r in records),
@@ -99,10 +78,10 @@ async def test_a_conflicting_version_in_a_later_batch_leaves_no_trace(
     ``pending`` run row for it)."""
     postgres, graph = sinks
     await _reset(postgres, graph)
-    base = {"schema_version": 1, "event_id": "e-1", "type": "task-start", "task_id": "t",
-            "occurred_at": "2025-11-14T15:00:00Z"}  # fmt: skip
-    (kept,) = to_records([{**base, "run_id": "run-kept", "title": "kept"}])
-    (other,) = to_records([{**base, "run_id": "run-phantom", "title": "other"}])
+    kept, other = sink_records([
+        event("task-start", "run-kept", event_id="e-1", task_id="t", title="kept"),
+        event("task-start", "run-phantom", event_id="e-1", task_id="t", title="other"),
+    ])  # fmt: skip
     for sink in (postgres, graph):
         await sink.write([kept])
         assert (await sink.write([other])).duplicate_event_ids == {"e-1"}

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from contracts import decode_event
 from sinks.state import fold, summarize_run, task_totals
 
-from strategies import decoded, run_events
-from support import example_expected, example_lines, parse_time
+from support.events import decoded, event, example_expected, example_lines, parse_time
+from support.strategies import run_events
 
 
 def _summaries(events: list) -> dict:  # type: ignore[type-arg]
@@ -46,22 +46,16 @@ def test_example_run_summary_matches_the_expected_file() -> None:
     assert summary.duration_ms == expected["duration_ms"]
 
 
-def _task(run: str, task: str, attempt: int, eid: str, when: str, **extra: object) -> dict:  # type: ignore[type-arg]
-    kind = "task-result" if "status" in extra else "task-start"
-    return {"schema_version": 1, "event_id": eid, "type": kind, "run_id": run,
-            "occurred_at": when, "task_id": task, "attempt": attempt, **extra}  # fmt: skip
-
-
 def test_terminal_result_outranks_a_later_waiting_one() -> None:
     events = decoded([
-        _task("r", "t", 1, "e2", "2025-01-01T00:00:05Z", status="success"),
-        _task("r", "t", 1, "e3", "2025-01-01T00:00:09Z", status="waiting"),
+        event("task-result", "r", 5, task_id="t", attempt=1, status="success"),
+        event("task-result", "r", 9, task_id="t", attempt=1, status="waiting"),
     ])  # fmt: skip
     assert next(iter(fold(events).tasks.values())).status == "success"
 
 
 def test_result_before_start_still_creates_the_task_and_run() -> None:
-    events = decoded([_task("r", "t", 1, "e1", "2025-01-01T00:00:05Z", status="failure")])
+    events = decoded([event("task-result", "r", 5, task_id="t", attempt=1, status="failure")])
     ledger = fold(events)
     assert set(ledger.runs) == {"r"}
     summary = _summaries(events)["r"]
@@ -70,9 +64,9 @@ def test_result_before_start_still_creates_the_task_and_run() -> None:
 
 def test_a_successful_retry_clears_the_failure_but_keeps_its_tokens() -> None:
     events = decoded([
-        _task("r", "t", 1, "e1", "2025-01-01T00:00:01Z", status="failure",
+        event("task-result", "r", 1, task_id="t", attempt=1, status="failure",
               tokens={"input": 10, "output": 1}),
-        _task("r", "t", 2, "e2", "2025-01-01T00:00:02Z", status="success",
+        event("task-result", "r", 2, task_id="t", attempt=2, status="success",
               tokens={"input": 20, "output": 2}),
     ])  # fmt: skip
     summary = _summaries(events)["r"]

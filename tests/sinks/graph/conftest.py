@@ -9,20 +9,18 @@ import pytest
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
+from support.pipelines import started
+
 
 @pytest.fixture
 async def graph_sink(graph_settings: GraphSettings) -> AsyncIterator[GraphSink]:
     """A started graph sink on the test's graph."""
-    sink = GraphSink(graph_settings)
-    await sink.start()
-    yield sink
-    await sink.close()
+    async with started(GraphSink(graph_settings)) as sink:
+        yield sink
 
 
 @pytest.fixture
 async def falkordb_sink(falkordb_graph: GraphSettings) -> AsyncIterator[GraphSink]:
     """A started graph sink on a fresh FalkorDB graph, for what only FalkorDB does."""
-    sink = GraphSink(falkordb_graph)
-    await sink.start()
-    yield sink
-    await sink.close()
+    async with started(GraphSink(falkordb_graph)) as sink:
+        yield sink

@@ -16,7 +16,7 @@ from sinks.base import SinkMisconfigured
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
-from support import wait_until
+from support.waiting import wait_until
 
 PASSWORD = "graph pw@1"
 
@@ -58,7 +58,7 @@ async def test_refused_credentials_are_a_configuration_error(
 ) -> None:
     settings = GraphSettings(
         uri=f"falkordb://127.0.0.1:{protected_falkordb}/g",
-        password=password,  # type: ignore[arg-type]
+        password=password,
     )
     sink = GraphSink(settings)
     try:
@@ -73,7 +73,7 @@ async def test_refused_credentials_are_a_configuration_error(
 async def test_the_right_password_works(protected_falkordb: int) -> None:
     settings = GraphSettings(
         uri=f"falkordb://127.0.0.1:{protected_falkordb}/g",
-        password=PASSWORD,  # type: ignore[arg-type]
+        password=PASSWORD,
     )
     sink = GraphSink(settings)
     try:

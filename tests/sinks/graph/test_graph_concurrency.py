@@ -10,28 +10,16 @@ did, and only the driver's retry a second later hid the CHILD_OF each batch miss
 from __future__ import annotations
 
 import asyncio
-import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from contracts import decode_event
 from sinks.base import SinkRecord, TransientSinkError
 from sinks.graph import GraphSink
 from sinks.graph.neo4j_engine import Neo4jEngine
 from sinks.graph.settings import GraphSettings
 
-from graph_reading import read_graph
-from support import graph_query
+from support.events import event, sink_records
+from support.graph import clear_graph, query, read_graph
 
 ROUNDS = 20
-_T0 = datetime(2025, 11, 14, 15, 0, tzinfo=UTC)
-
-
-def _record(run_id: str, n: int, **fields: Any) -> SinkRecord:
-    body = {"schema_version": 1, "event_id": f"{run_id}/{n}", "run_id": run_id,
-            "occurred_at": (_T0 + timedelta(seconds=n)).isoformat(), **fields}  # fmt: skip
-    value = json.dumps(body).encode()
-    return SinkRecord(decode_event(value), value, "t", 0, n)
 
 
 def _round(i: int) -> tuple[list[SinkRecord], list[SinkRecord]]:
@@ -41,23 +29,27 @@ def _round(i: int) -> tuple[list[SinkRecord], list[SinkRecord]]:
     # Every third round, many runs of one plan (two writers linking runs to one Plan node).
     plan = {"plan_id": "shared-plan"} if i % 3 == 0 else {}
     # No run in both batches: nothing but the parent links makes one wait for the other.
-    first = [
-        _record(parent, 1, type="run-start", **plan),
-        _record(parent, 3, type="task-result", task_id="t", status="failure"),  # before start
-        _record(parent, 2, type="task-start", task_id="t"),
-        _record(left, 1, type="run-start", parent_run_id=right, **plan),
-    ]
-    second = [
-        _record(child, 1, type="run-start", parent_run_id=parent, **plan),
-        _record(child, 2, type="task-start", task_id="t"),
-        _record(right, 1, type="run-start", parent_run_id=left, **plan),
-    ]
+    first = sink_records(
+        [
+            event("run-start", parent, 1, **plan),
+            event("task-result", parent, 3, task_id="t", status="failure"),  # before start
+            event("task-start", parent, 2, task_id="t"),
+            event("run-start", left, 1, parent_run_id=right, **plan),
+        ]
+    )
+    second = sink_records(
+        [
+            event("run-start", child, 1, parent_run_id=parent, **plan),
+            event("task-start", child, 2, task_id="t"),
+            event("run-start", right, 1, parent_run_id=left, **plan),
+        ]
+    )
     return first + _busy(f"r{i}-busy-1"), second + _busy(f"r{i}-busy-2")
 
 
 def _busy(run_id: str) -> list[SinkRecord]:
     """Work of an unrelated run that keeps a batch's transaction open a while."""
-    return [_record(run_id, n, type="task-start", task_id=f"t{n}") for n in range(1, 40)]
+    return sink_records(event("task-start", run_id, n, task_id=f"t{n}") for n in range(1, 40))
 
 
 async def _write(sink: GraphSink, batch: list[SinkRecord]) -> int:
@@ -81,7 +73,7 @@ async def test_two_writers_at_once_end_as_one_writer_alone(neo4j_graph: GraphSet
             await one.write(first)
             await one.write(second)
         reference = await read_graph(one)
-        await graph_query(one, "MATCH (n) DETACH DELETE n", write=True)
+        await clear_graph(one)
 
         failures = 0
         for first, second in rounds:
@@ -96,7 +88,7 @@ async def test_two_writers_at_once_end_as_one_writer_alone(neo4j_graph: GraphSet
         # Locks are taken in one global order (runs by id, then plans by id): no deadlock.
         assert (retried, failures) == (0, 0), "a transaction had to be run again"
         assert await read_graph(one) == reference
-        child_of = await graph_query(
+        child_of = await query(
             one, "MATCH (c:Run)-[:CHILD_OF]->(p:Run) RETURN c.id, p.id ORDER BY c.id"
         )
         assert len(child_of) == 3 * ROUNDS

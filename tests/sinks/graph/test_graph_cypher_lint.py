@@ -30,7 +30,7 @@ from sinks.graph.statements import (
     write_statements,
 )
 
-from support import example_lines
+from support.events import example_lines
 
 LINTER = Path(__file__).resolve().parents[3] / "tools" / "cypher-lint"
 

@@ -9,7 +9,7 @@ import pytest
 from sinks.graph import GraphSink
 from sinks.graph.cypher_params import header, literal
 
-from graph_reading import query
+from support.graph import query
 
 VALUES: list[Any] = [
     "quotes \" ' back\\slash \\u0041 \\\\u0001 new\nline tab\t ctl\x01\x1f emoji 😀 \u2028 $x",

@@ -10,19 +10,14 @@ import pytest
 import redis.exceptions as redis_errors
 
 from consumer.sandbox.embedded import free_port
-from contracts import decode_event
-from sinks.base import PermanentSinkError, SinkMisconfigured, SinkRecord, TransientSinkError
+from sinks.base import PermanentSinkError, SinkMisconfigured, TransientSinkError
 from sinks.graph import GraphSink
 from sinks.graph.errors import classify
 from sinks.graph.settings import GraphSettings
 
-from delivery_support import runledger
-from graph_reading import query, read_graph
-from support import example_lines, graph_query
-
-
-def _records(lines: list[bytes]) -> list[SinkRecord]:
-    return [SinkRecord(decode_event(v), v, "t", 0, i) for i, v in enumerate(lines)]
+from support.events import example_lines, sink_records
+from support.graph import query, read_graph
+from support.processes import runledger
 
 
 async def test_a_value_falkordb_refuses_fails_the_whole_batch_permanently(
@@ -32,7 +27,7 @@ async def test_a_value_falkordb_refuses_fails_the_whole_batch_permanently(
     good = example_lines()
     poisoned = json.loads(good[1])
     poisoned |= {"event_id": "poison", "task_id": "task-9", "title": "nul \x00 inside"}
-    batch = _records([*good, json.dumps(poisoned).encode()])
+    batch = sink_records([*good, json.dumps(poisoned).encode()])
 
     with pytest.raises(PermanentSinkError):
         await graph_sink.write(batch)
@@ -46,7 +41,7 @@ async def test_a_value_falkordb_refuses_fails_the_whole_batch_permanently(
 async def test_strings_round_trip_exactly(graph_sink: GraphSink) -> None:
     title = "quotes \" ' back\\slash \\u0041 new\nline tab\t ctl\x01 emoji 😀 \u2028 $x {y}"
     start = json.loads(example_lines()[1]) | {"title": title}
-    await graph_sink.write(_records([json.dumps(start).encode()]))
+    await graph_sink.write(sink_records([json.dumps(start).encode()]))
     assert await query(graph_sink, "MATCH (t:TaskExecution) RETURN t.title") == [[title]]
 
 
@@ -60,7 +55,7 @@ async def test_an_unreachable_engine_is_a_transient_error() -> None:
         with pytest.raises(TransientSinkError):
             await sink.health()
         with pytest.raises(TransientSinkError):
-            await sink.write(_records(example_lines()[:1]))
+            await sink.write(sink_records(example_lines()[:1]))
     finally:
         await sink.close()
 
@@ -125,7 +120,7 @@ async def test_a_database_neo4j_does_not_have_stops_the_sink_with_the_setting_to
         with pytest.raises(SinkMisconfigured, match="RUNLEDGER_GRAPH__DATABASE"):
             await sink.start()
         with pytest.raises(SinkMisconfigured, match="RUNLEDGER_GRAPH__DATABASE"):
-            await sink.write(_records(example_lines()[:1]))
+            await sink.write(sink_records(example_lines()[:1]))
     finally:
         await sink.close()
 
@@ -134,7 +129,7 @@ async def test_the_neo4j_schema_is_online_when_the_sink_has_started(neo4j_uri: s
     sink = GraphSink(GraphSettings(uri=neo4j_uri))
     await sink.start()
     try:
-        states = await graph_query(sink, "SHOW INDEXES YIELD name, state RETURN name, state")
+        states = await query(sink, "SHOW INDEXES YIELD name, state RETURN name, state")
     finally:
         await sink.close()
     names = {name for name, _ in states}

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from typing import Any
-
-from contracts import decode_event
-from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
-from graph_reading import event_chain, query, read_graph
-from support import EXAMPLE_RUN_ID, example_expected, example_lines, parse_time
+from support.events import (
+    EXAMPLE_RUN_ID,
+    event,
+    example_expected,
+    example_lines,
+    parse_time,
+    sink_records,
+)
+from support.graph import event_chain, query, read_graph
 
 RUN_PROPERTIES = {  # graph property <- expected.json run field
     "status": "status",
@@ -30,15 +31,6 @@ RUN_PROPERTIES = {  # graph property <- expected.json run field
 }
 
 
-def records(lines: Sequence[bytes]) -> list[SinkRecord]:
-    return [SinkRecord(decode_event(v), v, "t", 0, i) for i, v in enumerate(lines)]
-
-
-def event(**fields: Any) -> bytes:
-    base = {"schema_version": 1, "run_id": "run-x", "occurred_at": "2025-11-14T15:00:00.000Z"}
-    return json.dumps(base | fields).encode()
-
-
 def epoch_ms(text: str) -> int:
     return round(parse_time(text).timestamp() * 1000)
 
@@ -53,7 +45,7 @@ async def targets(sink: GraphSink, run_id: str, relationship: str) -> list[str]:
 
 
 async def test_example_run_ends_as_the_expected_graph(graph_sink: GraphSink) -> None:
-    result = await graph_sink.write(records(example_lines()))
+    result = await graph_sink.write(sink_records(example_lines()))
     assert result.duplicate_event_ids == frozenset()
 
     expected = example_expected()
@@ -84,7 +76,7 @@ async def test_example_run_ends_as_the_expected_graph(graph_sink: GraphSink) -> 
 
 async def test_the_seed_queries_answer_unchanged(graph_sink: GraphSink) -> None:
     """Queries an orchestrator runs today against its own graph, verbatim in shape."""
-    await graph_sink.write(records(example_lines()))
+    await graph_sink.write(sink_records(example_lines()))
     failures = await query(
         graph_sink,
         "MATCH (e:Run {id: $id})-[:FAILED_TASK]->(t:TaskExecution) "
@@ -114,12 +106,12 @@ async def test_a_retried_failure_loses_its_failed_task_edge(graph_sink: GraphSin
     lines = example_lines()
     first_attempt_failed, retry_succeeded = lines[:7], lines[7:]
 
-    await graph_sink.write(records(first_attempt_failed))
+    await graph_sink.write(sink_records(first_attempt_failed))
     assert await targets(graph_sink, EXAMPLE_RUN_ID, "FAILED_TASK") == [
         f"{EXAMPLE_RUN_ID}-task-2",
         f"{EXAMPLE_RUN_ID}-task-3",
     ]
-    await graph_sink.write(records(retry_succeeded))
+    await graph_sink.write(sink_records(retry_succeeded))
     assert await targets(graph_sink, EXAMPLE_RUN_ID, "FAILED_TASK") == [f"{EXAMPLE_RUN_ID}-task-2"]
 
 
@@ -128,13 +120,13 @@ async def test_a_late_failure_of_an_older_attempt_adds_no_failed_task_edge(
 ) -> None:
     lines = example_lines()
     retry = [line for line in lines if b'"attempt": 2' in line]
-    await graph_sink.write(records(retry))
-    await graph_sink.write(records([line for line in lines if line not in retry]))
+    await graph_sink.write(sink_records(retry))
+    await graph_sink.write(sink_records([line for line in lines if line not in retry]))
     assert await targets(graph_sink, EXAMPLE_RUN_ID, "FAILED_TASK") == [f"{EXAMPLE_RUN_ID}-task-2"]
 
 
 async def test_writing_the_run_again_changes_nothing(graph_sink: GraphSink) -> None:
-    batch = records(example_lines())
+    batch = sink_records(example_lines())
     await graph_sink.write(batch)
     before = await read_graph(graph_sink)
 
@@ -145,18 +137,17 @@ async def test_writing_the_run_again_changes_nothing(graph_sink: GraphSink) -> N
 
 
 async def test_a_result_before_its_start_still_links_to_its_run(graph_sink: GraphSink) -> None:
-    result = event(event_id="x-2", type="task-result", task_id="t1", status="waiting",
-                   occurred_at="2025-11-14T15:00:05.000Z")  # fmt: skip
-    await graph_sink.write(records([result]))
+    result = event("task-result", "run-x", 5, event_id="x-2", task_id="t1", status="waiting")
+    await graph_sink.write(sink_records([result]))
     assert await targets(graph_sink, "run-x", "HAS_TASK_EXECUTION") == ["run-x-t1"]
     [[status, waiting]] = await query(
         graph_sink, "MATCH (r:Run {id: 'run-x'}) RETURN r.status, r.tasksWaiting"
     )
     assert (status, waiting) == ("waiting", 1)
 
-    start = event(event_id="x-1", type="task-start", task_id="t1", title="First",
+    start = event("task-start", "run-x", event_id="x-1", task_id="t1", title="First",
                   plan_id="plan-p", parent_run_id="run-parent")  # fmt: skip
-    await graph_sink.write(records([start]))
+    await graph_sink.write(sink_records([start]))
     [[title, task_status]] = await query(
         graph_sink, "MATCH (t:TaskExecution {id: 'run-x-t1'}) RETURN t.title, t.status"
     )
@@ -169,8 +160,8 @@ async def test_a_result_before_its_start_still_links_to_its_run(graph_sink: Grap
     assert await targets(graph_sink, "run-x", "CHILD_OF") == ["run-parent"]
     bare = "MATCH (r:Run {id: 'run-parent'}) RETURN r.type, r.status"
     assert await query(graph_sink, bare) == [[None, None]]
-    parent = event(event_id="p-1", type="run-start", run_id="run-parent")
-    await graph_sink.write(records([parent]))
+    parent = event("run-start", "run-parent", event_id="p-1")
+    await graph_sink.write(sink_records([parent]))
     assert await targets(graph_sink, "run-x", "CHILD_OF") == ["run-parent"]
     assert await query(graph_sink, bare) == [["orchestration_execution", "pending"]]
 
@@ -181,7 +172,7 @@ async def test_generic_node_label_for_orchestrators_that_query_node(
     sink = GraphSink(graph_settings.model_copy(update={"generic_node_label": True}))
     await sink.start()
     try:
-        await sink.write(records(example_lines()))
+        await sink.write(sink_records(example_lines()))
         rows = await query(sink, "MATCH (n:Node) RETURN n.type, count(n) ORDER BY n.type")
     finally:
         await sink.close()

@@ -6,42 +6,25 @@ new events fall into, whatever the length of the run."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts import decode_event
 from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.neo4j_engine import Neo4jEngine
 
-from graph_reading import event_chain, query, read_graph
-from support import graph_query
-
-_T0 = datetime(2025, 11, 14, 15, 0, tzinfo=UTC)
-
-
-def _event(run_id: str, n: int, **fields: Any) -> SinkRecord:
-    body = {
-        "schema_version": 1,
-        "event_id": f"{run_id}/e{n:04d}",
-        "run_id": run_id,
-        "occurred_at": (_T0 + timedelta(seconds=n)).isoformat(),
-        **fields,
-    }
-    value = json.dumps(body).encode()
-    return SinkRecord(decode_event(value), value, "t", 0, n)
+from support.events import event, sink_records
+from support.graph import clear_graph, event_chain, query, read_graph
 
 
 def _colliding() -> list[SinkRecord]:
     """Run ``a-b`` task ``c`` fails; run ``a`` task ``b-c`` succeeds: both ids are ``a-b-c``."""
-    return [
-        _event("a-b", 1, type="task-start", task_id="c", title="of a-b"),
-        _event("a-b", 2, type="task-result", task_id="c", status="failure", error="boom"),
-        _event("a", 3, type="task-start", task_id="b-c", title="of a"),
-        _event("a", 4, type="task-result", task_id="b-c", status="success",
-               tokens={"input": 10, "output": 5}),
-    ]  # fmt: skip
+    return sink_records([
+        event("task-start", "a-b", 1, task_id="c", title="of a-b"),
+        event("task-result", "a-b", 2, task_id="c", status="failure", error="boom"),
+        event("task-start", "a", 3, task_id="b-c", title="of a"),
+        event("task-result", "a", 4, task_id="b-c", status="success",
+              tokens={"input": 10, "output": 5}),
+    ])  # fmt: skip
 
 
 async def _tasks_by_run(sink: GraphSink) -> dict[str, Any]:
@@ -84,12 +67,12 @@ async def test_two_runs_whose_task_ids_collide_stay_apart_in_one_batch(
 
 async def test_an_appended_event_relinks_the_chain_in_place(graph_sink: GraphSink) -> None:
     run = "long-run"
-    records = [_event(run, n, type="task-start", task_id=f"t{n}") for n in range(1, 201)]
+    records = sink_records(event("task-start", run, n, task_id=f"t{n}") for n in range(1, 201))
     for start in range(0, 200, 50):
         await graph_sink.write(records[start : start + 50])
     before = await _next_links(graph_sink, run)
 
-    late, early = _event(run, 500, type="run-finalized"), _event(run, 0, type="run-start")
+    late, early = sink_records([event("run-finalized", run, 500), event("run-start", run, 0)])
     await graph_sink.write([late])
     after_late = await _next_links(graph_sink, run)
     assert before <= after_late, "a link the new event does not touch was rewritten"
@@ -114,12 +97,14 @@ async def _next_links(sink: GraphSink, run_id: str) -> set[Any]:
 
 async def test_a_parent_or_plan_that_loses_leaves_nothing_behind(graph_sink: GraphSink) -> None:
     """The run-start's parent and plan win over those a task-start repeats, in any order."""
-    start = _event("kid", 2, type="task-start", task_id="t", parent_run_id="p2", plan_id="x2")
-    run_start = _event("kid", 1, type="run-start", parent_run_id="p1", plan_id="x1")
+    start, run_start = sink_records([
+        event("task-start", "kid", 2, task_id="t", parent_run_id="p2", plan_id="x2"),
+        event("run-start", "kid", 1, parent_run_id="p1", plan_id="x1"),
+    ])  # fmt: skip
     await graph_sink.write([start])
     await graph_sink.write([run_start])
     apart = await read_graph(graph_sink)
-    await graph_query(graph_sink, "MATCH (n) DETACH DELETE n", write=True)
+    await clear_graph(graph_sink)
     await graph_sink.write([start, run_start])
     together = await read_graph(graph_sink)
     assert apart == together

@@ -20,13 +20,12 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from consumer.sandbox.embedded import free_port
-from contracts import decode_event
-from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
-from delivery_support import generate_stream, graph_rows
-from support import wait_until
+from support.events import sink_records, valid_stream
+from support.graph import query
+from support.waiting import wait_until
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "graph.md"
 EMBEDDED = ["--save", "", "--appendonly", "no"]  # as consumer/sandbox/embedded.py starts it
@@ -97,8 +96,8 @@ async def test_acknowledged_writes_survive_a_sigkill_only_when_persistent(
     server = FalkorServer([*settings, "--dir", str(tmp_path)], tmp_path / "falkordb.log")
     servers.append(server)
     await server.start()
-    values = generate_stream(runs=5, seed=12, duplicate_rate=0)
-    records = [SinkRecord(decode_event(v), v, "t", 0, n) for n, v in enumerate(values)]
+    values = valid_stream(runs=5, seed=12, duplicate_rate=0)
+    records = sink_records(values)
     graph = GraphSettings(uri=f"falkordb://127.0.0.1:{server.port}/durable")
     sink = GraphSink(graph)
     await sink.start()
@@ -111,7 +110,7 @@ async def test_acknowledged_writes_survive_a_sigkill_only_when_persistent(
     await server.start()
     reader = GraphSink(graph)
     try:
-        rows = await graph_rows(reader, "MATCH (e:Event) RETURN count(e)")  # [] if no graph
+        rows = await query(reader, "MATCH (e:Event) RETURN count(e)")  # [] if no graph
         stored = int(rows[0][0]) if rows else 0
     finally:
         await reader.close()

@@ -5,24 +5,18 @@ from __future__ import annotations
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
-from graph_reading import event_chain, query
-from support import (
-    EXAMPLE_RUN_ID,
-    consuming,
-    example_expected,
-    example_lines,
-    make_settings,
-    metric,
-    produce,
-    wait_until,
-)
+from support.events import EXAMPLE_RUN_ID, example_expected, example_lines
+from support.graph import event_chain, query
+from support.kafka import keyed_by_run, produce
+from support.pipelines import consuming, make_settings, metric
+from support.waiting import wait_until
 
 
 async def test_example_run_through_the_broker(
     kafka_bootstrap: str, topic: str, graph_settings: GraphSettings
 ) -> None:
     lines = example_lines()
-    await produce(kafka_bootstrap, topic, lines)
+    await produce(kafka_bootstrap, topic, keyed_by_run(lines))
     graph_sink = GraphSink(graph_settings)
     reader = GraphSink(graph_settings)  # a second connection, to watch from outside
     expected = example_expected()

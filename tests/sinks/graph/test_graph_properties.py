@@ -6,37 +6,26 @@ Runs on real FalkorDB and Neo4j, and checks the graph against the reference mode
 
 from __future__ import annotations
 
-import itertools
 import random
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sinks.base import SinkRecord
 from sinks.graph import GraphSink
 from sinks.state import fold, summarize_run, task_totals
 
-from graph_reading import GraphState, event_chain, query, read_graph
-from strategies import run_events, to_records
-from support import graph_query
+from support.events import sink_records
+from support.graph import GraphState, clear_graph, event_chain, query, read_graph
+from support.strategies import batch_cuts, replay, run_events, sink_examples
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _ms(value: datetime | None) -> int | None:
     return None if value is None else round((value - _EPOCH).total_seconds() * 1000)
-
-
-async def _reset(sink: GraphSink) -> None:
-    await graph_query(sink, "MATCH (n) DETACH DELETE n", write=True)
-
-
-async def _write_in_batches(sink: GraphSink, records: list[SinkRecord], cuts: list[int]) -> None:
-    bounds = [0, *sorted(c % (len(records) + 1) for c in cuts), len(records)]
-    for start, end in itertools.pairwise(bounds):
-        await sink.write(records[start:end])
 
 
 async def _assert_matches_reference(
@@ -114,15 +103,11 @@ def _with_twins(runs: list[list[dict[str, Any]]]) -> st.SearchStrategy[list[dict
     )
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@sink_examples(30)
 @given(
     st.lists(run_events(), min_size=1, max_size=3).flatmap(_with_twins),
     st.randoms(use_true_random=False),
-    st.lists(st.integers(min_value=0, max_value=1000), max_size=4),
+    batch_cuts,
 )
 async def test_any_permutation_duplication_and_batching_give_the_same_graph(
     graph_sink: GraphSink,
@@ -130,15 +115,13 @@ async def test_any_permutation_duplication_and_batching_give_the_same_graph(
     rnd: random.Random,
     cuts: list[int],
 ) -> None:
-    records = to_records(events)
-    await _reset(graph_sink)
+    records = sink_records(events)
+    await clear_graph(graph_sink)
     await graph_sink.write(records)
     canonical = await read_graph(graph_sink)
 
-    replayed = records + rnd.sample(records, k=len(records) // 2)
-    rnd.shuffle(replayed)
-    await _reset(graph_sink)
-    await _write_in_batches(graph_sink, replayed, cuts)
+    await clear_graph(graph_sink)
+    await replay(graph_sink, records, rnd, cuts)
     assert await read_graph(graph_sink) == canonical
 
     await _assert_matches_reference(graph_sink, canonical, records)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 from consumer.operations.reconcile import compare, reference_snapshots
 from contracts import decode_event
-from sinks.base import RunSnapshotSource, SinkRecord, TaskSnapshot
+from sinks.base import RunSnapshotSource, TaskSnapshot
 from sinks.graph import GraphSink
 from sinks.graph.settings import GraphSettings
 
-from support import EXAMPLE_RUN_ID, example_expected, example_lines
+from support.events import EXAMPLE_RUN_ID, event, example_expected, example_lines, sink_records
 
 
 async def test_snapshots_of_the_example_run_match_the_reference_model(
     graph_sink: GraphSink, graph_settings: GraphSettings
 ) -> None:
     lines = example_lines()
-    await graph_sink.write([SinkRecord(decode_event(v), v, "t", 0, i) for i, v in enumerate(lines)])
+    await graph_sink.write(sink_records(lines))
     reader = GraphSink(graph_settings)  # built, never started: reconcile reads this way
     try:
         assert isinstance(reader, RunSnapshotSource)
@@ -42,20 +40,13 @@ async def test_snapshots_of_the_example_run_match_the_reference_model(
 
 
 async def test_a_retried_task_is_held_at_its_current_attempt(graph_sink: GraphSink) -> None:
-    def event(event_id: str, kind: str, **fields: object) -> bytes:
-        body = {
-            "schema_version": 1, "event_id": event_id, "type": kind, "run_id": "run-r",
-            "occurred_at": f"2025-11-14T15:00:0{event_id[-1]}Z", **fields,
-        }  # fmt: skip
-        return json.dumps(body).encode()
-
-    lines = [
-        event("e1", "run-start", total_tasks=1),
-        event("e2", "task-start", task_id="t", attempt=1),
-        event("e3", "task-result", task_id="t", attempt=1, status="failure"),
-        event("e4", "task-start", task_id="t", attempt=2),
+    events = [
+        event("run-start", "run-r", 1, total_tasks=1),
+        event("task-start", "run-r", 2, task_id="t", attempt=1),
+        event("task-result", "run-r", 3, task_id="t", attempt=1, status="failure"),
+        event("task-start", "run-r", 4, task_id="t", attempt=2),
     ]
-    await graph_sink.write([SinkRecord(decode_event(v), v, "t", 0, i) for i, v in enumerate(lines)])
+    await graph_sink.write(sink_records(events))
 
     held = await graph_sink.run_snapshots(["run-r"])
 

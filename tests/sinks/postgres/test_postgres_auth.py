@@ -22,8 +22,8 @@ import pytest
 
 from consumer.sandbox.embedded import free_port
 
-from delivery_support import runledger
-from support import wait_until
+from support.processes import runledger
+from support.waiting import wait_until
 
 PASSWORD = "right pw@1"
 BIN = Path(

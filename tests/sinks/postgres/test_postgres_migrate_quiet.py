@@ -15,7 +15,7 @@ from sinks.postgres.settings import PostgresSettings
 async def test_a_schema_check_logs_no_alembic_lines(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = create_engine(PostgresSettings(url=f"sqlite:///{tmp_path / 'l.db'}"))  # type: ignore[arg-type]
+    engine = create_engine(PostgresSettings(url=f"sqlite:///{tmp_path / 'l.db'}"))
     try:
         with caplog.at_level(logging.INFO):
             for _ in range(3):  # as a consumer waiting for `runledger migrate` does

@@ -7,24 +7,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from contracts import decode_event
-from sinks.base import SinkRecord
 from sinks.postgres import PostgresSink
 from sinks.postgres.errors import SchemaNotReadyError
 from sinks.postgres.migrate import upgrade
 from sinks.postgres.settings import PostgresSettings
 from sinks.postgres.tables import runs
 
-from support import example_expected, example_lines, parse_time
+from support.events import example_expected, example_lines, parse_time, sink_records
 
 
 async def test_sqlite_reaches_the_expected_state_in_any_order(tmp_path: Path) -> None:
-    settings = PostgresSettings(url=f"sqlite:///{tmp_path / 'ledger.db'}")  # type: ignore[arg-type]
+    settings = PostgresSettings(url=f"sqlite:///{tmp_path / 'ledger.db'}")
     sink = PostgresSink(settings)
     await upgrade(sink.engine)
     await sink.start()
     lines = example_lines()
-    records = [SinkRecord(decode_event(v), v, "t", 0, i) for i, v in enumerate(lines)]
+    records = sink_records(lines)
     try:
         await sink.write(list(reversed(records)))
         result = await sink.write(records[:3])  # a replay of some
@@ -38,7 +36,7 @@ async def test_sqlite_reaches_the_expected_state_in_any_order(tmp_path: Path) ->
 
 
 async def test_start_refuses_a_schema_that_is_behind(tmp_path: Path) -> None:
-    settings = PostgresSettings(url=f"sqlite:///{tmp_path / 'empty.db'}")  # type: ignore[arg-type]
+    settings = PostgresSettings(url=f"sqlite:///{tmp_path / 'empty.db'}")
     sink = PostgresSink(settings)
     try:
         with pytest.raises(SchemaNotReadyError, match="run `runledger migrate`"):

@@ -1,15 +1,21 @@
-"""Hypothesis strategies: the events of orchestration runs, valid by the contract."""
+"""Hypothesis strategies: the events of orchestration runs, valid by the contract; and
+``replay``, the delivery the property tests put them through."""
 
 from __future__ import annotations
 
-import json
+import itertools
+import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from contracts import INT32_MAX, JSON_SAFE_INT_MAX, Event, decode_event
-from sinks.base import SinkRecord
+from contracts import INT32_MAX, JSON_SAFE_INT_MAX
+from sinks.base import Sink, SinkRecord
+
+from support.events import event
 
 BASE_TIME = datetime(2025, 11, 14, 15, 36, 13, 643000, tzinfo=UTC)
 TASK_STATUSES = ("success", "failure", "cancelled", "skipped", "waiting")
@@ -51,27 +57,21 @@ def run_events(draw: st.DrawFn, run_id: str = "run-a") -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     counter = iter(range(10_000))
 
-    def event(kind: str, **fields: Any) -> None:
-        events.append({
-            "schema_version": 1,
-            "event_id": f"{run_id}-e{next(counter):03d}",
-            "type": kind,
-            "run_id": run_id,
-            "occurred_at": _time(draw(times), clock),
-            **fields,
-        })  # fmt: skip
+    def add(kind: str, **fields: Any) -> None:
+        event_id, occurred_at = f"{run_id}-e{next(counter):03d}", _time(draw(times), clock)
+        events.append(event(kind, run_id, event_id=event_id, occurred_at=occurred_at, **fields))
 
     if draw(st.booleans()):
         total = draw(st.integers(0, 5) | st.just(INT32_MAX))
-        event("run-start", plan_id="plan-x", total_tasks=total, title="t")
+        add("run-start", plan_id="plan-x", total_tasks=total, title="t")
     for task in range(draw(st.integers(1, 3))):
         task_id = name.format(n=task)
         for attempt in range(first_attempt, first_attempt + draw(st.integers(1, 3))):
             if draw(st.booleans()):
-                event("task-start", task_id=task_id, attempt=attempt, title=f"T{task}",
+                add("task-start", task_id=task_id, attempt=attempt, title=f"T{task}",
                       depends_on=[name.format(n=d) for d in range(task)])  # fmt: skip
             for _ in range(draw(st.integers(0, 2))):
-                event(
+                add(
                     "task-result",
                     task_id=task_id,
                     attempt=attempt,
@@ -83,19 +83,50 @@ def run_events(draw: st.DrawFn, run_id: str = "run-a") -> list[dict[str, Any]]:
                 )
     if draw(st.booleans()):
         status = draw(st.sampled_from([None, "completed", "failed", "cancelled", "partial"]))
-        event("run-finalized", cancelled=draw(st.booleans()),
-              **({"status": status} if status else {}))  # fmt: skip
+        add("run-finalized", cancelled=draw(st.booleans()),
+            **({"status": status} if status else {}))  # fmt: skip
     return events
 
 
-def to_records(events: list[dict[str, Any]], topic: str = "t") -> list[SinkRecord]:
-    """Encode and decode through the contract, as the pipeline would."""
-    records = []
-    for offset, fields in enumerate(events):
-        raw = json.dumps(fields).encode()
-        records.append(SinkRecord(decode_event(raw), raw, topic, 0, offset))
-    return records
+def sink_examples(count: int) -> settings:
+    """Settings of a property test on a real sink: ``count`` examples, no deadline (an
+    engine can be slow), one fixture (the sink) shared by the examples."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
-def decoded(events: list[dict[str, Any]]) -> list[Event]:
-    return [r.event for r in to_records(events)]
+batch_cuts = st.lists(st.integers(min_value=0, max_value=1000), max_size=4)
+"""Where ``replay`` cuts a delivery into batches."""
+
+
+def _apart(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [
+        {**e, "run_id": f"r{i}", "event_id": f"r{i}-{e['event_id']}"}
+        for i, run in enumerate(runs)
+        for e in run
+    ]
+
+
+def several_runs(max_runs: int = 3) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """The events of one to ``max_runs`` runs (run ids r0, r1, ...), in one list."""
+    return st.lists(run_events(), min_size=1, max_size=max_runs).map(_apart)
+
+
+async def replay(
+    sink: Sink,
+    records: Sequence[SinkRecord],
+    rnd: random.Random,
+    cuts: Sequence[int] | None = None,
+) -> None:
+    """Write ``records`` as Kafka may deliver them: half of them twice, in a random order,
+    cut into batches at ``cuts`` (positions modulo the length; drawn from ``rnd`` if none)."""
+    replayed = [*records, *rnd.sample(list(records), k=len(records) // 2)]
+    rnd.shuffle(replayed)
+    if cuts is None:
+        cuts = [rnd.randrange(len(replayed) + 1) for _ in range(rnd.randrange(4))]
+    bounds = [0, *sorted(c % (len(replayed) + 1) for c in cuts), len(replayed)]
+    for start, end in itertools.pairwise(bounds):
+        await sink.write(replayed[start:end])

@@ -18,7 +18,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "runledger"
 CI_DIR = CHART_DIR / "ci"
-BAD_VALUES_DIR = Path(__file__).resolve().parent / "bad-values"
+BAD_VALUES_DIR = REPO_ROOT / "tests" / "helm" / "bad-values"
 
 RELEASE = "rel"
 NAMESPACE = "ledger"
