@@ -52,7 +52,7 @@ def resolve_held(
     query = select(run_events.c.event_id, run_events.c.value_sha256).where(
         run_events.c.event_id.in_([r.event.event_id for r in held])
     )
-    stored_digests = {event_id: sha256 for event_id, sha256 in conn.execute(query)}
+    stored_digests = dict(conn.execute(query).all())
     differing = []
     for record in held:
         if stored_digests.get(record.event.event_id) == digest(record.value):
