@@ -269,6 +269,7 @@ EMPTY_RUNS = _statement(
     UNWIND $emptiedRunIds AS id
     MATCH (r:Run {id: id})
     SET r = {id: r.id}
+    REMOVE r:Node
     WITH r
     OPTIONAL MATCH (r)-[link:EXECUTES_PLAN|CHILD_OF]->(target)
     DELETE link
@@ -320,28 +321,31 @@ RUN_SNAPSHOTS_OF = _run_snapshots(
     "runIds",
 )
 
+
 # Every run node the batch writes, its own runs and the parents they name, is merged and
-# write-locked here first, in id order: concurrent batches then take their locks in one
-# global order (no deadlock), and a child's batch meets its parent's node even while the
-# parent's own batch is still uncommitted (the uniqueness constraint makes one wait for
-# the other), so CHILD_OF cannot be missed by both. A parent known only from a child is
-# a bare Run node (just its id, no ``type``) until its own events arrive.
-MERGE_RUNS = _statement(
-    "merge_runs",
-    f"""
-    UNWIND $runs AS row
-    MERGE (r:Run {{id: {_RUN.id}}})
-    SET r.lock = true
-    REMOVE r.lock
-    WITH r, row WHERE {_RUN.own}
-    SET r.type = 'orchestration_execution'
-    {_RUN_DECLARATION}
-    {_RUN_FINALIZATION}
-    {_GENERIC_LABEL.format(node="r")}
-    """,
-    "runs",
-    "genericLabel",
-)
+# (on Neo4j; FalkorDB writes one query at a time) write-locked here first, in id order:
+# concurrent batches then take their locks in one global order (no deadlock), and a
+# child's batch meets its parent's node even while the parent's own batch is still
+# uncommitted (the uniqueness constraint makes one wait for the other), so CHILD_OF
+# cannot be missed by both. A parent known only from a child is a bare Run node (just
+# its id, no ``type``) until its own events arrive.
+def _merge_runs(dialect: Dialect) -> Statement:
+    return _statement(
+        "merge_runs",
+        f"""
+        UNWIND $runs AS row
+        MERGE (r:Run {{id: {_RUN.id}}})
+        {dialect.write_lock("r")}
+        WITH r, row WHERE {_RUN.own}
+        SET r.type = 'orchestration_execution'
+        {_RUN_DECLARATION}
+        {_RUN_FINALIZATION}
+        {_GENERIC_LABEL.format(node="r")}
+        """,
+        "runs",
+        "genericLabel",
+    )
+
 
 # Events are created, not merged: a MERGE's ON CREATE SET updates (and re-indexes) every
 # new node a second time on FalkorDB, twice the cost. The plan found them absent; one
@@ -637,9 +641,10 @@ class WriteStatements:
 
 
 def write_statements(dialect: Dialect) -> WriteStatements:
-    """The batch statements for an engine (``refresh_runs`` and ``link_chains`` differ)."""
+    """The batch statements for an engine (``merge_runs``, ``refresh_runs`` and
+    ``link_chains`` differ)."""
     return WriteStatements(
-        merge_runs=MERGE_RUNS,
+        merge_runs=_merge_runs(dialect),
         create_events=CREATE_EVENTS,
         merge_attempts=MERGE_ATTEMPTS,
         refresh_tasks=REFRESH_TASKS,

@@ -104,9 +104,11 @@ async def postgres(postgres_settings: PostgresSettings) -> AsyncIterator[Postgre
     await sink.close()
 
 
-async def _postgres_winners_only(sink: PostgresSink) -> dict[str, Any]:
+async def _postgres_winners_only(
+    sink: PostgresSink, events: Sequence[dict[str, Any]] = (*OTHERS, WINNER)
+) -> dict[str, Any]:
     await _reset_postgres(sink.engine)
-    await sink.write(to_records([*OTHERS, WINNER]))
+    await sink.write(to_records(list(events)))
     state = await _postgres_state(sink.engine)
     await _reset_postgres(sink.engine)
     return state
@@ -250,3 +252,33 @@ async def test_falkordb_plans_again_when_a_writer_comes_between_its_read_and_wri
     finally:
         await sink.close()
         await other.close()
+
+
+# A displaced version that alone made its run, with a plan and a parent, while a child
+# names that run: the run must end as a bare parent node, its plan and parent gone.
+LONE = {**_BASE, "event_id": "e-lone", "type": "run-start", "run_id": "run-z",
+        "plan_id": "p-lost", "parent_run_id": "run-gone"}  # fmt: skip
+KEPT = {**_BASE, "event_id": "e-lone", "type": "run-start", "run_id": "run-a",
+        "parent_run_id": "run-a0"}  # fmt: skip
+CHILD = {**_BASE, "event_id": "child", "type": "run-start", "run_id": "run-child",
+         "parent_run_id": "run-z"}  # fmt: skip
+
+
+async def test_a_run_only_the_displaced_version_made_is_gone(
+    graph: GraphSink, postgres: PostgresSink
+) -> None:
+    kept, lone = (r.event for r in to_records([KEPT, LONE]))
+    assert canonical(kept) < canonical(lone)
+    await _reset_graph(graph)
+    await graph.write(to_records([CHILD, KEPT]))
+    expected_graph = await read_graph(graph)
+    await _reset_graph(graph)
+    expected_postgres = await _postgres_winners_only(postgres, [CHILD, KEPT])
+    for sink in (graph, postgres):
+        await sink.write(to_records([CHILD, LONE]))
+        (displaced,) = (await sink.write(to_records([KEPT]))).displaced
+        assert displaced.value == canonical(lone).encode()
+    assert await read_graph(graph) == expected_graph
+    assert "Run:run-z" in expected_graph["nodes"]
+    assert {"Plan:p-lost", "Run:run-gone"}.isdisjoint(expected_graph["nodes"])
+    assert await _postgres_state(postgres.engine) == expected_postgres
