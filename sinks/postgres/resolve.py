@@ -3,8 +3,8 @@
 Runs inside the batch's transaction, after the batch's events were inserted with
 ``ON CONFLICT DO NOTHING`` (which waited for any concurrent writer of the same ids):
 
-1. the held rows' digests are read; an equal digest is a repeat (the common case, one
-   query, no lock);
+1. the held rows' digests are read (by the writer, one query, no lock); an equal digest
+   is a repeat, the common case;
 2. rows with another digest are locked (``FOR UPDATE``, in ``event_id`` order) and read
    again, so the version compared is the current one whatever other writers do; the
    rule of ``contracts.canonical`` says whether the batch's version is a repeat, loses,
@@ -42,17 +42,17 @@ class Resolution:
 
 
 def resolve_held(
-    conn: Connection, held: Sequence[SinkRecord], rows: Mapping[str, dict[str, Any]]
+    conn: Connection,
+    held: Sequence[SinkRecord],
+    stored_digests: Mapping[str, bytes | None],
+    rows: Mapping[str, dict[str, Any]],
 ) -> Resolution:
     """Sort the held records into repeats, losers and replacements; apply replacements.
 
-    ``rows`` are the ledger rows the batch tried to insert, by event id.
+    ``stored_digests`` are the held rows' ``value_sha256``, ``rows`` the ledger rows the
+    batch tried to insert, both by event id.
     """
     resolution = Resolution()
-    query = select(run_events.c.event_id, run_events.c.value_sha256).where(
-        run_events.c.event_id.in_([r.event.event_id for r in held])
-    )
-    stored_digests = dict(conn.execute(query).all())
     differing = []
     for record in held:
         if stored_digests.get(record.event.event_id) == digest(record.value):

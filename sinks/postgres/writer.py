@@ -148,7 +148,10 @@ class BatchWriter:
         rows = {r.event.event_id: _event_row(r, now) for r in unique}
         inserted = self._apply.insert_events(conn, list(rows.values()))
         held = [r for r in unique if r.event.event_id not in inserted]
-        resolution = resolve_held(conn, held, rows) if held else Resolution()
+        resolution = Resolution()
+        if held:
+            digests = self._apply.stored_digests(conn, [r.event.event_id for r in held])
+            resolution = resolve_held(conn, held, digests, rows)
         rebuilt = resolution.rebuilt_runs
         events = [
             r.event
@@ -206,6 +209,7 @@ class _Statements(Protocol):
     """How the batch's rows reach the database."""
 
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]: ...
+    def stored_digests(self, conn: Connection, ids: list[str]) -> dict[str, bytes | None]: ...
     def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]: ...
     def upsert_tasks(
         self, conn: Connection, rows: Rows
@@ -228,6 +232,11 @@ class _RowStatements:
 
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]:
         return set(conn.execute(self._insert_events, rows).scalars())
+
+    def stored_digests(self, conn: Connection, ids: list[str]) -> dict[str, bytes | None]:
+        e = run_events.c
+        query = select(e.event_id, e.value_sha256).where(e.event_id.in_(ids))
+        return dict(conn.execute(query).all())
 
     def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]:
         conn.execute(self._upsert_runs, rows)
@@ -266,6 +275,9 @@ _TASKS_BEFORE_AND_AFTER = (
 )
 
 
+_STORED_DIGESTS = "SELECT event_id, value_sha256 FROM run_events WHERE event_id = ANY($1::text[])"
+
+
 class _ArrayStatements:
     """Each statement fed from one array per column: one round trip each (PostgreSQL).
 
@@ -287,6 +299,10 @@ class _ArrayStatements:
 
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]:
         return set(self._insert_events.execute(conn, rows).scalars())
+
+    def stored_digests(self, conn: Connection, ids: list[str]) -> dict[str, bytes | None]:
+        rows = conn.exec_driver_sql(_STORED_DIGESTS, (ids,))
+        return dict(rows.all())
 
     def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]:
         # RETURNING lists RUN_STATE_COLUMNS in order; zip is much cheaper than RowMapping.
