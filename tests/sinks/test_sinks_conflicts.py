@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumer.reconcile import reference_snapshots
@@ -25,7 +26,7 @@ from sinks.graph.settings import GraphSettings
 from sinks.graph.statements import Statement
 from sinks.postgres import PostgresSink
 from sinks.postgres.settings import PostgresSettings
-from sinks.postgres.tables import run_events
+from sinks.postgres.tables import run_events, runs, task_executions
 
 from graph_reading import event_chain, read_graph
 from strategies import to_records
@@ -93,7 +94,8 @@ async def _postgres_state(engine: AsyncEngine) -> dict[str, Any]:
 
 async def _reset_postgres(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE runs, task_executions, run_events"))
+        for table in (runs, task_executions, run_events):
+            await conn.execute(delete(table))
 
 
 @pytest.fixture
@@ -114,15 +116,31 @@ async def _postgres_winners_only(
     return state
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def relational(
+    request: pytest.FixtureRequest, postgres_settings: PostgresSettings, tmp_path: Path
+) -> AsyncIterator[PostgresSink]:
+    """The relational sink on PostgreSQL and on SQLite (the embedded default)."""
+    settings = postgres_settings
+    if request.param == "sqlite":
+        settings = PostgresSettings(url=f"sqlite:///{tmp_path / 'l.db'}", migrate_on_start=True)  # type: ignore[arg-type]
+    sink = PostgresSink(settings)
+    await sink.start()
+    yield sink
+    await sink.close()
+
+
 @pytest.mark.parametrize("order", ORDERS)
-async def test_postgres_ends_as_the_winner_alone(postgres: PostgresSink, order: str) -> None:
-    expected = await _postgres_winners_only(postgres)
-    result = await _write_in_two_batches(postgres, *ORDERS[order])
+async def test_the_relational_sink_ends_as_the_winner_alone(
+    relational: PostgresSink, order: str
+) -> None:
+    expected = await _postgres_winners_only(relational)
+    result = await _write_in_two_batches(relational, *ORDERS[order])
     _check_report(result, order)
-    assert await _postgres_state(postgres.engine) == expected
+    assert await _postgres_state(relational.engine) == expected
     assert not [t for t in expected["tasks"] if t["task_id"] == "t-b"]
     reference = reference_snapshots(r.event for r in to_records([*OTHERS, WINNER]))
-    assert await postgres.run_snapshots() == reference
+    assert await relational.run_snapshots() == reference
 
 
 # -- graph (FalkorDB and Neo4j) -----------------------------------------------------------
