@@ -34,6 +34,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooL
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from contracts import DecodeError, DecodeReason
+from sinks.base import Displaced
 
 Stage = Literal["decode", "validate", "sink"]
 
@@ -59,6 +60,7 @@ _DECODE_REASONS = {
     DecodeReason.NOT_JSON,
     DecodeReason.NOT_OBJECT,
 }
+_UNKNOWN = -1  # a displaced version's position, when its sink did not keep it
 _TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError)
 # What a letter leaves out, step by step, while it is too large to be acknowledged.
 _SHRINK_STEPS = ("value", "value, key and original headers")
@@ -90,6 +92,25 @@ class DeadLetter:
     def conflicting(cls, record: ConsumerRecord[bytes, bytes], message: str) -> DeadLetter:
         """A version of an event id that lost to one with other content (see duplicates)."""
         return cls(record, "validate", CONFLICTING_DUPLICATE, "ConflictingDuplicate", message)
+
+    @classmethod
+    def displaced(cls, version: Displaced, topic: str) -> DeadLetter:
+        """A stored version a sink replaced by one sorting first: its value is the stored
+        version's canonical JSON, its position the one it was written from, if known."""
+        record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+            topic=version.topic or topic,
+            partition=_UNKNOWN if version.partition is None else version.partition,
+            offset=_UNKNOWN if version.offset is None else version.offset,
+            timestamp=_UNKNOWN,
+            timestamp_type=0,
+            key=None,
+            value=version.value,
+            checksum=None,
+            serialized_key_size=_UNKNOWN,
+            serialized_value_size=len(version.value),
+            headers=(),
+        )
+        return cls(record, "validate", CONFLICTING_DUPLICATE, "DisplacedDuplicate", version.message)
 
     @classmethod
     def from_sink_error(cls, record: ConsumerRecord[bytes, bytes], error: Exception) -> DeadLetter:
@@ -125,9 +146,9 @@ class DeadLetter:
             ERROR_CLASS: self.error_class,
             MESSAGE: self.message[:1000],
             ORIGINAL_TOPIC: record.topic,
-            ORIGINAL_PARTITION: str(record.partition),
-            ORIGINAL_OFFSET: str(record.offset),
-            ORIGINAL_TIMESTAMP: str(record.timestamp),
+            ORIGINAL_PARTITION: _known(record.partition),
+            ORIGINAL_OFFSET: _known(record.offset),
+            ORIGINAL_TIMESTAMP: _known(record.timestamp),
             SINK: sink,
             FAILED_AT: failed_at.isoformat(),
         }
@@ -255,6 +276,10 @@ class KafkaDeadLetterQueue:
                 f"the broker acknowledged a dead letter without a place in {self._topic!r} "
                 f"({ack.topic}[{ack.partition}]@{ack.offset})"
             )
+
+
+def _known(position: int) -> str:
+    return "unknown" if position == _UNKNOWN else str(position)
 
 
 def _why(error: BaseException) -> str:

@@ -11,11 +11,10 @@ compact) sorts first. Every other version is a *conflict*: dead-lettered with re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from contracts import Event
+from contracts import canonical
 from sinks.base import SinkRecord
 
 
@@ -27,13 +26,6 @@ class Deduplicated:
     repeats: list[SinkRecord] = field(default_factory=list)
     conflicts: list[tuple[SinkRecord, SinkRecord]] = field(default_factory=list)
     """(losing record, the record kept instead)."""
-
-
-def canonical(event: Event) -> str:
-    """The event's content as canonical JSON: equal for equal events, whatever the bytes."""
-    return json.dumps(
-        event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
 
 
 def deduplicate(records: Sequence[SinkRecord]) -> Deduplicated:

@@ -293,11 +293,22 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                 DeadLetter.conflicting(original(loser), conflict_message(loser, winner))
                 for loser, winner in deduped.conflicts
             ]
+            + [
+                DeadLetter.conflicting(original(r), result.conflicts[r.event.event_id])
+                for r in deduped.records
+                if r.event.event_id in result.conflicts
+            ]
             + [DeadLetter.from_sink_error(original(r), error) for r, error in rejected]
         )
+        # Stored versions the batch replaced: reported, never a reason to halt (the
+        # version at fault was written long ago, and the batch's own is written now).
+        displaced = [DeadLetter.displaced(d, self._options.topic) for d in result.displaced]
         self._count(deduped, result, [r for r, _ in rejected])
         if letters and not self._options.tolerate_errors:
+            for letter in displaced:  # the halt sends no letter: the log keeps them
+                self._log.error("displaced version not dead-lettered", **_letter_fields(letter))
             await self._halt_before(fetched, letters)
+        letters += displaced
         if letters:
             await self._retrying(
                 lambda: self._send_dead_letters(letters),
@@ -353,8 +364,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             middle = len(records) // 2
             left, left_bad = await self._write_isolating(records[:middle])
             right, right_bad = await self._write_isolating(records[middle:])
-            merged = WriteResult(left.duplicate_event_ids | right.duplicate_event_ids)
-            return merged, left_bad + right_bad
+            return left.merged(right), left_bad + right_bad
         self._metrics.write_duration.labels(self.sink.name).observe(time.perf_counter() - started)
         self._sink_is_up(True)
         return result, []
@@ -366,21 +376,25 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         rejected: Sequence[SinkRecord],
     ) -> None:
         """Count each record once: written, duplicate (also a repeat inside the batch) or
-        dead-lettered (rejected by the sink, or a conflicting version of an event id)."""
+        dead-lettered (rejected by the sink, or a conflicting version of an event id).
+
+        Every losing version counts as a conflicting duplicate: those set aside within the
+        batch, those the sink held a better version of, and the stored ones it replaced."""
         sink, now = self.sink.name, datetime.now(UTC).timestamp()
         rejected_ids = {id(r) for r in rejected}
-        duplicates = result.duplicate_event_ids
+        duplicates, conflicts = result.duplicate_event_ids, result.conflicts
         event_age = self._metrics.event_age.labels(sink)  # label lookups once per batch
         counts: collections.Counter[tuple[str, str]] = collections.Counter()
         for record in deduped.repeats:
             counts[record.event.type, "duplicate"] += 1
         for loser, _ in deduped.conflicts:
             counts[loser.event.type, "dead_lettered"] += 1
-        if deduped.conflicts:
-            self._metrics.conflicting_duplicates.labels(sink).inc(len(deduped.conflicts))
+        losers = len(deduped.conflicts) + len(conflicts) + len(result.displaced)
+        if losers:
+            self._metrics.conflicting_duplicates.labels(sink).inc(losers)
         for record in deduped.records:
             event = record.event
-            if id(record) in rejected_ids:
+            if id(record) in rejected_ids or event.event_id in conflicts:
                 outcome = "dead_lettered"
             elif event.event_id in duplicates:
                 outcome = "duplicate"

@@ -6,6 +6,7 @@ Pydantic models of the four event types, the ``Event`` discriminated union, and
 only, so producers written in Python can use it without pulling in the consumer.
 """
 
+from contracts.canonical import canonical
 from contracts.decode import DEFAULT_MAX_MESSAGE_BYTES, decode_event
 from contracts.errors import DecodeError, DecodeReason, FieldError
 from contracts.models import (
@@ -54,5 +55,6 @@ __all__ = [
     "TaskResultStatus",
     "TaskStart",
     "TokenUsage",
+    "canonical",
     "decode_event",
 ]

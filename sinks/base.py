@@ -11,6 +11,10 @@ Guarantees a sink gives:
   hand the same record over again after a crash or a rebalance.
 * **All or nothing per batch.** ``write`` either makes the whole batch durable or
   nothing of it, so the pipeline can retry or split the batch.
+* **One version per event id.** An event id the sink holds with other content is
+  resolved by ``contracts.canonical`` inside the write's transaction, race-free against
+  concurrent writers: the version whose canonical JSON sorts first is kept, everything
+  derived from the other is rebuilt away, and the loser is reported in ``WriteResult``.
 * **Typed failures.** ``TransientSinkError`` means "the same batch may succeed later"
   (connection lost, deadlock, timeout): the pipeline retries it with backoff and never
   commits past it. ``PermanentSinkError`` means "this batch can never be written as
@@ -52,10 +56,42 @@ class SinkRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Displaced:
+    """A stored version of an event id that a version sorting first replaced.
+
+    ``value`` is its canonical JSON (``contracts.canonical``); the coordinates are where
+    it was read from, or None when the sink did not keep them.
+    """
+
+    event_id: str
+    value: bytes
+    topic: str | None
+    partition: int | None
+    offset: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a write did: the event ids that were already present (duplicates)."""
+    """What a write did besides writing.
+
+    ``duplicate_event_ids``: ids the sink already held with the same content.
+    ``conflicts``: ids of the batch the sink held with other content sorting first, so
+    the batch's version was not written (id -> why). ``displaced``: stored versions the
+    batch's version replaced. Both are conflicting duplicates the pipeline dead-letters.
+    """
 
     duplicate_event_ids: frozenset[str] = field(default_factory=frozenset)
+    conflicts: Mapping[str, str] = field(default_factory=dict)
+    displaced: tuple[Displaced, ...] = ()
+
+    def merged(self, other: WriteResult) -> WriteResult:
+        """The result of two writes of disjoint records."""
+        return WriteResult(
+            self.duplicate_event_ids | other.duplicate_event_ids,
+            {**self.conflicts, **other.conflicts},
+            self.displaced + other.displaced,
+        )
 
 
 class SinkError(Exception):

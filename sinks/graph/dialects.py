@@ -1,7 +1,7 @@
 """Where Neo4j and FalkorDB differ, and nowhere else: schema, time values and subqueries.
 
-Every write statement is shared by both engines (``sinks.graph.statements``). The two
-differences are kept here:
+Every write statement is shared by both engines (``sinks.graph.statements``). The
+differences are kept here (and the write lock Neo4j needs, ``write_lock``):
 
 * **Time.** Neo4j stores native ``DATETIME`` values (the driver turns an aware ``datetime``
   into one). FalkorDB has no ``datetime()``, so times go in as epoch milliseconds (UTC
@@ -63,6 +63,14 @@ class Dialect:
     def millis(self, expression: str) -> str:
         """Cypher reading the stored time ``expression`` as epoch milliseconds."""
         return f"{expression}.epochMillis" if self.name == "neo4j" else expression
+
+    def write_lock(self, node: str) -> str:
+        """Cypher write-locking ``node`` for the rest of the transaction (Neo4j only).
+
+        FalkorDB runs one write query at a time, so it needs none; and it would keep the
+        property on a node the query creates (``REMOVE`` of a property set in the same
+        query), so a bare parent would carry ``lock: true`` depending on its history."""
+        return f"SET {node}.lock = true REMOVE {node}.lock" if self.name == "neo4j" else ""
 
     def subquery(self, *variables: str) -> str:
         """The opening of a ``CALL`` subquery that imports ``variables`` (closed by ``}``).

@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sinks.base import WriteResult
 from sinks.graph.dialects import Dialect
 from sinks.graph.statements import Statement
 
 Call = tuple[Statement, dict[str, Any]]
 """A statement with its bound parameters."""
 
-Plan = Callable[[frozenset[str]], Sequence[Call]]
-"""Given the event ids already stored, the calls that write the rest of the batch."""
+
+class GraphSession(Protocol):
+    """What a batch's plan may do before the batch's writes.
+
+    On Neo4j both run inside the batch's transaction; on FalkorDB reads are separate
+    queries and nothing is locked: the write query's guard checks the reads instead.
+    """
+
+    async def read(self, statement: Statement, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run a read-only statement and return its rows as dicts."""
+        ...
+
+    async def lock(self, statement: Statement, params: dict[str, Any]) -> None:
+        """Run a statement that only takes write locks (Neo4j); nothing on FalkorDB."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A batch's writes, the guard its reads must still pass (FalkorDB), and its report."""
+
+    calls: Sequence[Call]
+    guard: Call
+    result: WriteResult
+
+
+Plan = Callable[[GraphSession], Awaitable[Planned]]
+"""Reads what the batch needs to know of the stored graph, then plans the batch."""
 
 
 class GraphEngine(Protocol):
@@ -25,11 +52,11 @@ class GraphEngine(Protocol):
     async def create_schema(self) -> None:
         """Create the uniqueness constraints and indexes; idempotent."""
 
-    async def write_batch(self, event_ids: Sequence[str], plan: Plan) -> frozenset[str]:
-        """In one transaction: find which of ``event_ids`` are stored, run ``plan`` of them.
+    async def write_batch(self, plan: Plan) -> WriteResult:
+        """In one transaction: run ``plan`` with a session of this engine, then its calls.
 
-        Returns the ids that were already stored (the batch's duplicates). All of the
-        plan's calls commit together or none does.
+        Returns the plan's report. All of the plan's calls commit together or none does,
+        and only while what the plan read still holds.
         """
         ...
 

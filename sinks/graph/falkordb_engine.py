@@ -3,9 +3,10 @@
 FalkorDB runs each query atomically (a failing query leaves nothing behind) and writes
 to a graph one query at a time, so concurrent consumers cannot interleave inside a batch.
 The batch's statements are therefore sent as one query, each wrapped in a ``CALL { }``
-subquery (run in order, each seeing the previous ones' writes), after a read-only query
-that finds the batch's duplicates. A duplicate found there was committed together with
-everything it implies, so skipping it is safe even though the two queries are separate.
+subquery (run in order, each seeing the previous ones' writes), after read-only queries
+that find what the graph holds of the batch. Another writer's query may run between
+those reads and the write, so the write query starts with a guard (``GUARD``) that lets
+it write only if what the plan read still holds; otherwise the batch is planned again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import redis.exceptions as redis_errors
 from falkordb.asyncio import FalkorDB
 
+from sinks.base import TransientSinkError, WriteResult
 from sinks.graph.cypher_params import header
 from sinks.graph.dialects import (
     FALKORDB,
@@ -28,20 +30,22 @@ from sinks.graph.dialects import (
 )
 from sinks.graph.engine import Call, Plan
 from sinks.graph.settings import GraphSettings
-from sinks.graph.statements import EXISTING_EVENTS, HEALTH, Statement
+from sinks.graph.statements import HEALTH, Statement
 
 CONSTRAINT_READY_SECONDS = 30.0
+GUARD_ATTEMPTS = 5
 
 
-def combine(calls: Sequence[Call]) -> tuple[str, dict[str, Any]]:
-    """One query running every call in order, and the union of their parameters."""
+def combine(calls: Sequence[Call], guard: Call) -> tuple[str, dict[str, Any]]:
+    """One query running every call in order after the guard, and the union of their
+    parameters. It returns one row if the guard held, none (and writes nothing) if not."""
     params: dict[str, Any] = {}
-    for statement, values in calls:
+    for statement, values in (guard, *calls):
         for name, value in values.items():
             if name in params and params[name] != value:
                 raise ValueError(f"{statement.name}: parameter {name} differs between statements")
             params[name] = value
-    text = " ".join(f"CALL {{ {statement.text} }}" for statement, _ in calls)
+    text = " ".join(f"CALL {{ {statement.text} }}" for statement, _ in (guard, *calls))
     return f"{text} RETURN 1 AS done", params
 
 
@@ -130,15 +134,23 @@ class FalkorDBEngine:
                 raise TimeoutError("uniqueness constraints are still being built")
             await asyncio.sleep(0.05)
 
-    async def write_batch(self, event_ids: Sequence[str], plan: Plan) -> frozenset[str]:
-        rows = await self.read(EXISTING_EVENTS, {"ids": list(event_ids)})
-        existing = frozenset(str(row["id"]) for row in rows)
-        calls = plan(existing)
-        if calls:
-            text, params = combine(calls)
+    async def write_batch(self, plan: Plan) -> WriteResult:
+        for _ in range(GUARD_ATTEMPTS):
+            planned = await plan(self)
+            if not planned.calls:
+                return planned.result
+            text, params = combine(planned.calls, planned.guard)
             graph = await self.connect()
-            await graph.query(header(params) + text, timeout=self._timeout_ms)
-        return existing
+            result = await graph.query(header(params) + text, timeout=self._timeout_ms)
+            if result.result_set:  # the guard held: the batch is written
+                return planned.result
+        raise TransientSinkError(
+            f"the graph changed under {GUARD_ATTEMPTS} plans of the batch in a row "
+            "(other writers of the same events or runs); retrying later"
+        )
+
+    async def lock(self, statement: Statement, params: dict[str, Any]) -> None:
+        """Nothing: FalkorDB runs one write query at a time, and the guard checks the reads."""
 
     async def read(self, statement: Statement, params: dict[str, Any]) -> list[dict[str, Any]]:
         query = header(statement.bind(params)) + statement.text

@@ -14,16 +14,16 @@ constraint returns before its index is populated, and writes before then are ung
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 
+from sinks.base import WriteResult
 from sinks.graph.dialects import NEO4J, Dialect
 from sinks.graph.engine import Plan
 from sinks.graph.settings import GraphSettings
-from sinks.graph.statements import EXISTING_EVENTS, HEALTH, Statement
+from sinks.graph.statements import HEALTH, Statement
 
 
 def driver_options(settings: GraphSettings) -> dict[str, Any]:
@@ -49,6 +49,20 @@ def driver_options(settings: GraphSettings) -> dict[str, Any]:
             str(settings.tls_client_cert_file), str(settings.tls_client_key_file)
         )
     return options
+
+
+class _TransactionSession:
+    """A plan's reads and locks, inside the batch's transaction."""
+
+    def __init__(self, tx: AsyncManagedTransaction) -> None:
+        self._tx = tx
+
+    async def read(self, statement: Statement, params: dict[str, Any]) -> list[dict[str, Any]]:
+        result = await self._tx.run(statement.text, statement.bind(params))
+        return [record.data() async for record in result]
+
+    async def lock(self, statement: Statement, params: dict[str, Any]) -> None:
+        await (await self._tx.run(statement.text, statement.bind(params))).consume()
 
 
 class Neo4jEngine:
@@ -83,20 +97,19 @@ class Neo4jEngine:
                 result = await session.run(text)
                 await result.consume()
 
-    async def write_batch(self, event_ids: Sequence[str], plan: Plan) -> frozenset[str]:
+    async def write_batch(self, plan: Plan) -> WriteResult:
         attempts = 0
 
         @neo4j.unit_of_work(timeout=self._timeout)
-        async def work(tx: AsyncManagedTransaction) -> frozenset[str]:
+        async def work(tx: AsyncManagedTransaction) -> WriteResult:
             nonlocal attempts
             attempts += 1
             if attempts > 1:
                 self.transaction_retries += 1
-            result = await tx.run(EXISTING_EVENTS.text, EXISTING_EVENTS.bind({"ids": event_ids}))
-            existing = frozenset(await result.value("id"))
-            for statement, params in plan(existing):
+            planned = await plan(_TransactionSession(tx))
+            for statement, params in planned.calls:
                 await (await tx.run(statement.text, params)).consume()
-            return existing
+            return planned.result
 
         async with self._session() as session:
             return await session.execute_write(work)

@@ -14,7 +14,7 @@ of a batch several times smaller and cheaper to encode and parse.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,7 @@ RESULT_FIELDS = (
 RUN_FIELDS = ("id", "declaration", "finalization", "own")
 EVENT_FIELDS = (
     "id", "type", "runId", "occurredAt", "producer", "taskId", "attemptNumber", "status",
+    "payload",
 )  # fmt: skip
 ATTEMPT_FIELDS = ("id", "runId", "taskId", "attemptNumber", "taskExecutionId", "start", "result")
 CHAIN_FIELDS = ("runId", "firstAt", "firstId", "lastAt", "lastId")
@@ -133,8 +134,12 @@ class BatchRows:
         return [pack(row, ATTEMPT_FIELDS) for row in self.attempts]
 
 
-def batch_rows(events: Iterable[Event], dialect: Dialect) -> BatchRows:
-    """Rows for the new events of a batch, sorted by id (a stable lock order on Neo4j)."""
+def batch_rows(events: Iterable[Event], payloads: Mapping[str, str], dialect: Dialect) -> BatchRows:
+    """Rows for the new events of a batch, sorted by id (a stable lock order on Neo4j).
+
+    ``payloads`` holds each event's raw value by id: kept on its Event node, it is what a
+    re-sent id is compared with and what a rebuild reads the event back from.
+    """
     unique = sorted({e.event_id: e for e in events}.values(), key=lambda e: e.event_id)
     ledger = fold(unique)
     run_ids = sorted(ledger.runs)
@@ -145,7 +150,7 @@ def batch_rows(events: Iterable[Event], dialect: Dialect) -> BatchRows:
     task_keys = sorted(ledger.tasks)
     return BatchRows(
         runs=sorted(runs, key=lambda row: str(row["id"])),
-        events=[event_row(e, dialect) for e in unique],
+        events=[event_row(e, payloads[e.event_id], dialect) for e in unique],
         attempts=[attempt_row(k, ledger.tasks[k], dialect) for k in task_keys],
         chains=chain_rows(unique, dialect),
         run_ids=run_ids,
@@ -254,7 +259,7 @@ def attempt_row(key: TaskKey, state: TaskState, dialect: Dialect) -> dict[str, A
     }
 
 
-def event_row(event: Event, dialect: Dialect) -> dict[str, Any]:
+def event_row(event: Event, payload: str, dialect: Dialect) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": event.event_id,
         "type": event.type,
@@ -264,6 +269,7 @@ def event_row(event: Event, dialect: Dialect) -> dict[str, Any]:
         "taskId": None,
         "attemptNumber": None,
         "status": None,
+        "payload": payload,
     }
     if isinstance(event, TaskStart | TaskResult):
         row["taskId"] = event.task_id

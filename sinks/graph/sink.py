@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sinks.base import PermanentSinkError, RunSnapshot, SinkRecord, TaskSnapshot, WriteResult
-from sinks.graph.engine import Call, GraphEngine
+from sinks.graph.engine import GraphEngine, GraphSession, Planned
 from sinks.graph.errors import ENGINE_ERRORS, classify
 from sinks.graph.falkordb_engine import FalkorDBEngine
 from sinks.graph.neo4j_engine import Neo4jEngine
@@ -63,19 +63,14 @@ class GraphSink:
         if not batch:
             return WriteResult()
         _refuse_nul(batch)
-        events = [record.event for record in batch]
-        ids = sorted({event.event_id for event in events})
 
-        def plan(existing: frozenset[str]) -> list[Call]:
-            return self._planner.calls(events, existing)
+        async def plan(session: GraphSession) -> Planned:
+            return await self._planner.plan(batch, session)
 
         try:
-            duplicates = await asyncio.wait_for(
-                self._engine.write_batch(ids, plan), self._write_bound()
-            )
+            return await asyncio.wait_for(self._engine.write_batch(plan), self._write_bound())
         except ENGINE_ERRORS as exc:
             raise classify(exc) from exc
-        return WriteResult(duplicate_event_ids=duplicates)
 
     def _write_bound(self) -> float:
         """The client-side bound of one batch: the server's transaction timeout cannot fire

@@ -155,11 +155,136 @@ def _copied(source: str, properties: tuple[str, ...]) -> str:
     return ", ".join(f"{p}: {source}.{p}" for p in properties)
 
 
+# The stored versions of the batch's event ids: a byte-equal payload is a repeat, any
+# other is ranked by ``sinks.conflicts`` (null: stored before events kept their payload).
 EXISTING_EVENTS = _statement(
     "existing_events",
-    "UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN e.id AS id",
+    "UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN e.id AS id, e.payload AS payload",
     "ids",
 )
+
+# -- the slow path: a stored version replaced by one sorting first (``sinks.graph.writer``)
+
+# Neo4j: write-lock the runs of both versions, in id order, before reading their events,
+# as merge_runs does; a writer of those runs either committed first or waits for us.
+LOCK_RUNS = _statement(
+    "lock_runs",
+    """
+    UNWIND $rebuiltRunIds AS id
+    MERGE (r:Run {id: id})
+    SET r.lock = true
+    REMOVE r.lock
+    """,
+    "rebuiltRunIds",
+)
+
+EVENTS_OF_RUNS = _statement(
+    "events_of_runs",
+    """
+    UNWIND $rebuiltRunIds AS id
+    MATCH (e:Event {runId: id})
+    RETURN e.id AS id, e.payload AS payload
+    """,
+    "rebuiltRunIds",
+)
+
+# FalkorDB reads and writes in separate queries: its write query starts with this guard,
+# which returns its one row only if nothing the plan read has changed meanwhile (new ids
+# still absent, the stored versions it read unchanged, no event added to a rebuilt run);
+# with no row, the rest of the query runs for no row, so it writes nothing. Each check
+# is carried to the one WHERE at the end: an aggregation after a filter that left no
+# row would make a row again. Each list starts with a dummy entry that always passes.
+GUARD = _statement(
+    "guard",
+    """
+    UNWIND ([null] + $absentIds) AS absentId
+    OPTIONAL MATCH (clash:Event {id: absentId})
+    WITH count(clash) AS taken
+    UNWIND ([[null, null]] + $storedPayloads) AS read
+    OPTIONAL MATCH (stored:Event {id: read[0]})
+    WITH taken,
+         sum(CASE WHEN read[0] IS NULL OR stored.payload = read[1] THEN 0 ELSE 1 END) AS changed
+    UNWIND ([[null, 0]] + $runEventCounts) AS expected
+    OPTIONAL MATCH (event:Event {runId: expected[0]})
+    WITH taken, changed, expected, count(event) AS found
+    WITH taken, changed, sum(CASE WHEN found = expected[1] THEN 0 ELSE 1 END) AS grown
+    WHERE taken = 0 AND changed = 0 AND grown = 0
+    RETURN true AS unchanged
+    """,
+    "absentIds",
+    "storedPayloads",
+    "runEventCounts",
+)
+
+# The rebuilt runs lose every node and link derived from their events; the batch's
+# statements then write all their stored events (the replacements in) as new.
+DELETE_RUN_ATTEMPTS = _statement(
+    "delete_run_attempts",
+    """
+    UNWIND $rebuiltRunIds AS id
+    MATCH (:Run {id: id})-[:HAS_TASK_EXECUTION]->(:TaskExecution)-[:HAS_ATTEMPT]->(a:TaskAttempt)
+    DETACH DELETE a
+    """,
+    "rebuiltRunIds",
+)
+
+DELETE_RUN_TASKS = _statement(
+    "delete_run_tasks",
+    """
+    UNWIND $rebuiltRunIds AS id
+    MATCH (:Run {id: id})-[:HAS_TASK_EXECUTION]->(te:TaskExecution)
+    DETACH DELETE te
+    """,
+    "rebuiltRunIds",
+)
+
+DELETE_RUN_EVENTS = _statement(
+    "delete_run_events",
+    """
+    UNWIND $rebuiltRunIds AS id
+    MATCH (e:Event {runId: id})
+    DETACH DELETE e
+    """,
+    "rebuiltRunIds",
+)
+
+# A rebuilt run keeps its identity and type (links to it stay) and loses its merge
+# groups, which the rebuild merges again from scratch.
+RESET_RUNS = _statement(
+    "reset_runs",
+    """
+    UNWIND $rebuiltRunIds AS id
+    MATCH (r:Run {id: id})
+    SET r = {id: r.id, type: r.type}
+    """,
+    "rebuiltRunIds",
+)
+
+# A rebuilt run left without events becomes a bare node again, without its links; a plan
+# or bare parent it was the last to name goes too (delete_bare_runs then drops the run
+# itself unless a child names it).
+EMPTY_RUNS = _statement(
+    "empty_runs",
+    """
+    UNWIND $emptiedRunIds AS id
+    MATCH (r:Run {id: id})
+    SET r = {id: r.id}
+    REMOVE r:Node
+    WITH r
+    OPTIONAL MATCH (r)-[link:EXECUTES_PLAN|CHILD_OF]->(target)
+    DELETE link
+    WITH DISTINCT target WHERE target IS NOT NULL
+    OPTIONAL MATCH (target)<-[use:EXECUTES_PLAN|CHILD_OF]-()
+    WITH target, count(use) AS uses
+    WHERE uses = 0 AND (target:Plan OR target.type IS NULL)
+    DELETE target
+    """,
+    "emptiedRunIds",
+)
+
+REBUILD = (DELETE_RUN_ATTEMPTS, DELETE_RUN_TASKS, DELETE_RUN_EVENTS, RESET_RUNS)
+"""What a batch replacing stored versions runs first on the rebuilt runs, in this order
+(then ``EMPTY_RUNS`` on those left without events)."""
 
 HEALTH = _statement("health", "RETURN 1 AS ok")
 
@@ -196,39 +321,41 @@ RUN_SNAPSHOTS_OF = _run_snapshots(
     "runIds",
 )
 
+
 # Every run node the batch writes, its own runs and the parents they name, is merged and
-# write-locked here first, in id order: concurrent batches then take their locks in one
-# global order (no deadlock), and a child's batch meets its parent's node even while the
-# parent's own batch is still uncommitted (the uniqueness constraint makes one wait for
-# the other), so CHILD_OF cannot be missed by both. A parent known only from a child is
-# a bare Run node (just its id, no ``type``) until its own events arrive.
-MERGE_RUNS = _statement(
-    "merge_runs",
-    f"""
-    UNWIND $runs AS row
-    MERGE (r:Run {{id: {_RUN.id}}})
-    SET r.lock = true
-    REMOVE r.lock
-    WITH r, row WHERE {_RUN.own}
-    SET r.type = 'orchestration_execution'
-    {_RUN_DECLARATION}
-    {_RUN_FINALIZATION}
-    {_GENERIC_LABEL.format(node="r")}
-    """,
-    "runs",
-    "genericLabel",
-)
+# (on Neo4j; FalkorDB writes one query at a time) write-locked here first, in id order:
+# concurrent batches then take their locks in one global order (no deadlock), and a
+# child's batch meets its parent's node even while the parent's own batch is still
+# uncommitted (the uniqueness constraint makes one wait for the other), so CHILD_OF
+# cannot be missed by both. A parent known only from a child is a bare Run node (just
+# its id, no ``type``) until its own events arrive.
+def _merge_runs(dialect: Dialect) -> Statement:
+    return _statement(
+        "merge_runs",
+        f"""
+        UNWIND $runs AS row
+        MERGE (r:Run {{id: {_RUN.id}}})
+        {dialect.write_lock("r")}
+        WITH r, row WHERE {_RUN.own}
+        SET r.type = 'orchestration_execution'
+        {_RUN_DECLARATION}
+        {_RUN_FINALIZATION}
+        {_GENERIC_LABEL.format(node="r")}
+        """,
+        "runs",
+        "genericLabel",
+    )
+
 
 # Events are created, not merged: a MERGE's ON CREATE SET updates (and re-indexes) every
-# new node a second time on FalkorDB, twice the cost. Skipping the stored ones is safe in
-# the one query (FalkorDB) or the one transaction (Neo4j) of the batch: merge_runs has
-# write-locked the events' runs first, so no other batch adds an event of them meanwhile.
-MERGE_EVENTS = _statement(
-    "merge_events",
+# new node a second time on FalkorDB, twice the cost. The plan found them absent; one
+# stored meanwhile by another writer (perhaps as another version, naming another run)
+# makes the uniqueness constraint fail the batch on Neo4j, which is retried and then
+# finds it; on FalkorDB the guard has checked that it is still absent.
+CREATE_EVENTS = _statement(
+    "create_events",
     f"""
     UNWIND $events AS row
-    OPTIONAL MATCH (stored:Event {{id: {_EVENT.id}}})
-    WITH row WHERE stored IS NULL
     CREATE (:Event {{{_EVENT.entries()}}})
     """,
     "events",
@@ -486,7 +613,7 @@ class WriteStatements:
     """The statements of one batch, in the order they must run."""
 
     merge_runs: Statement
-    merge_events: Statement
+    create_events: Statement
     merge_attempts: Statement
     refresh_tasks: Statement
     link_dependencies: Statement
@@ -500,7 +627,7 @@ class WriteStatements:
     def in_order(self) -> tuple[Statement, ...]:
         return (
             self.merge_runs,
-            self.merge_events,
+            self.create_events,
             self.merge_attempts,
             self.refresh_tasks,
             self.link_dependencies,
@@ -514,10 +641,11 @@ class WriteStatements:
 
 
 def write_statements(dialect: Dialect) -> WriteStatements:
-    """The batch statements for an engine (``refresh_runs`` and ``link_chains`` differ)."""
+    """The batch statements for an engine (``merge_runs``, ``refresh_runs`` and
+    ``link_chains`` differ)."""
     return WriteStatements(
-        merge_runs=MERGE_RUNS,
-        merge_events=MERGE_EVENTS,
+        merge_runs=_merge_runs(dialect),
+        create_events=CREATE_EVENTS,
         merge_attempts=MERGE_ATTEMPTS,
         refresh_tasks=REFRESH_TASKS,
         link_dependencies=LINK_DEPENDENCIES,
@@ -535,8 +663,16 @@ def registry(dialect: Dialect) -> tuple[Statement, ...]:
     schema = tuple(
         _statement(f"schema_{i}", text) for i, text in enumerate(dialect.schema_statements())
     )
-    reads = (HEALTH, EXISTING_EVENTS, RUN_SNAPSHOTS, RUN_SNAPSHOTS_OF)
-    return (*schema, *reads, *write_statements(dialect).in_order())
+    reads = (HEALTH, EXISTING_EVENTS, EVENTS_OF_RUNS, RUN_SNAPSHOTS, RUN_SNAPSHOTS_OF)
+    return (
+        *schema,
+        *reads,
+        LOCK_RUNS,
+        GUARD,
+        *REBUILD,
+        EMPTY_RUNS,
+        *write_statements(dialect).in_order(),
+    )
 
 
 # The model's vocabulary, for the Neo4j linter (a misspelt name is a warning there).
@@ -557,7 +693,7 @@ PROPERTY_KEYS = (
     "startEventId", "resultRank", "resultAt", "resultEventId", "output", "qcPassed", "qcScore",
     "qcFeedback", "qcIssues", "qcRequiredFixes",
     # Event
-    "occurredAt", "producer",
+    "occurredAt", "producer", "payload",
     # parameter rows
     "declaration", "finalization", "taskExecutionId", "start", "result", "own", "firstAt",
     "firstId", "lastAt", "lastId",

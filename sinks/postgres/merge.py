@@ -74,6 +74,7 @@ _ARRAY_TYPES = {
     "FLOAT": "float8",
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
     "JSONB": "text",
+    "BYTEA": "bytea",
 }
 
 

@@ -56,10 +56,9 @@ class PostgresSink:
             return WriteResult()
         try:
             async with self._engine.begin() as conn:
-                duplicates = await conn.run_sync(self._writer.write, batch)
+                return await conn.run_sync(self._writer.write, batch)
         except (SQLAlchemyError, *_NETWORK_ERRORS) as exc:
             raise classify(exc) from exc
-        return WriteResult(duplicate_event_ids=duplicates)
 
     async def run_snapshots(self, run_ids: Collection[str] | None = None) -> dict[str, RunSnapshot]:
         """What the ledger holds per run, for ``runledger reconcile``."""

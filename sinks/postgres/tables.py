@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     Table,
@@ -148,5 +149,7 @@ run_events = Table(
     Column("ingested_at", UtcDateTime, nullable=False),
     # The schema-registry id the producer framed the value with; NULL for plain JSON.
     Column("schema_id", BigInteger),
+    # sha256 of the raw value: a re-sent event id is compared with it (sinks.conflicts).
+    Column("value_sha256", LargeBinary),
     Index("ix_run_events_run_id_occurred_at", "run_id", "occurred_at"),
 )

@@ -10,7 +10,9 @@ to counters nobody else can change meanwhile (``sinks.postgres.aggregates``).
 
 On PostgreSQL a batch is four statements, one round trip each, whatever the size of
 its runs: insert events, upsert runs (returning their state), upsert tasks (returning
-the touched attempts before and after), update the runs' derived columns.
+the touched attempts before and after), update the runs' derived columns. A batch
+holding event ids the ledger already has adds one query reading their digests; only a
+version with other content takes the slow path of ``sinks.postgres.resolve``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from sqlalchemy import Connection, CursorResult, Table, bindparam, select, tuple
 from sqlalchemy.sql.dml import Insert
 
 from contracts import Event
-from sinks.base import SinkRecord
+from sinks.base import SinkRecord, WriteResult
+from sinks.conflicts import digest
 from sinks.postgres.aggregates import (
     ATTEMPT_COLUMNS,
     RUN_STATE_COLUMNS,
@@ -40,6 +43,7 @@ from sinks.postgres.merge import (
     json_columns,
     merge_upsert,
 )
+from sinks.postgres.resolve import Resolution, resolve_held
 from sinks.postgres.tables import run_events, runs, task_executions
 from sinks.state import Ledger, RunFacts, TaskKey, TaskState, fold
 
@@ -116,20 +120,40 @@ class BatchWriter:
         else:
             self._apply = _RowStatements(upsert_runs, upsert_tasks, insert_events)
 
-    def write(self, conn: Connection, records: Sequence[SinkRecord]) -> frozenset[str]:
-        """Apply a batch inside the caller's transaction; return the duplicate event ids.
+    def write(self, conn: Connection, records: Sequence[SinkRecord]) -> WriteResult:
+        """Apply a batch inside the caller's transaction.
 
-        Only the events the ledger did not hold yet reach the runs and tasks: a re-sent
-        event id (even one with other content) must not create or touch anything.
+        Only the events the ledger did not hold yet reach the runs and tasks; an event id
+        it held with other content is resolved by ``sinks.postgres.resolve``, which may
+        replace the stored version and have runs built again from their stored events.
         """
         now = datetime.now(UTC)
         unique = sorted({r.event.event_id: r for r in records}.values(), key=_event_id)
-        inserted = self._apply.insert_events(conn, [_event_row(r, now) for r in unique])
-        duplicates = frozenset(r.event.event_id for r in records) - inserted
-        if not inserted:
-            return duplicates
+        rows = {r.event.event_id: _event_row(r, now) for r in unique}
+        inserted = self._apply.insert_events(conn, list(rows.values()))
+        held = [r for r in unique if r.event.event_id not in inserted]
+        resolution = Resolution()
+        if held:
+            digests = self._apply.stored_digests(conn, [r.event.event_id for r in held])
+            resolution = resolve_held(conn, held, digests, rows)
+        rebuilt = resolution.rebuilt_runs
+        events = [
+            r.event
+            for r in unique
+            if r.event.event_id in inserted and r.event.run_id not in rebuilt
+        ]
+        self._merge(conn, events + resolution.rebuilt_events, now)
+        return WriteResult(
+            duplicate_event_ids=frozenset(resolution.duplicates),
+            conflicts=resolution.conflicts,
+            displaced=tuple(resolution.displaced),
+        )
 
-        batch = fold(r.event for r in unique if r.event.event_id in inserted)
+    def _merge(self, conn: Connection, events: Sequence[Event], now: datetime) -> None:
+        """Merge events the runs and tasks do not hold yet into them, aggregates included."""
+        if not events:
+            return
+        batch = fold(events)
         run_ids = sorted(batch.runs)
         run_rows = self._apply.upsert_runs(
             conn, [_run_row(rid, batch.runs[rid], now) for rid in run_ids]
@@ -144,7 +168,6 @@ class BatchWriter:
             conn,
             [{"key_run_id": s.pop("run_id"), **s, "updated_at": now} for s in summaries],
         )
-        return duplicates
 
 
 def _event_id(record: SinkRecord) -> str:
@@ -170,6 +193,7 @@ class _Statements(Protocol):
     """How the batch's rows reach the database."""
 
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]: ...
+    def stored_digests(self, conn: Connection, ids: list[str]) -> dict[str, bytes | None]: ...
     def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]: ...
     def upsert_tasks(
         self, conn: Connection, rows: Rows
@@ -192,6 +216,11 @@ class _RowStatements:
 
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]:
         return set(conn.execute(self._insert_events, rows).scalars())
+
+    def stored_digests(self, conn: Connection, ids: list[str]) -> dict[str, bytes | None]:
+        e = run_events.c
+        query = select(e.event_id, e.value_sha256).where(e.event_id.in_(ids))
+        return dict(conn.execute(query).all())
 
     def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]:
         conn.execute(self._upsert_runs, rows)
@@ -230,6 +259,9 @@ _TASKS_BEFORE_AND_AFTER = (
 )
 
 
+_STORED_DIGESTS = "SELECT event_id, value_sha256 FROM run_events WHERE event_id = ANY($1::text[])"
+
+
 class _ArrayStatements:
     """Each statement fed from one array per column: one round trip each (PostgreSQL).
 
@@ -251,6 +283,10 @@ class _ArrayStatements:
 
     def insert_events(self, conn: Connection, rows: Rows) -> set[str]:
         return set(self._insert_events.execute(conn, rows).scalars())
+
+    def stored_digests(self, conn: Connection, ids: list[str]) -> dict[str, bytes | None]:
+        rows = conn.exec_driver_sql(_STORED_DIGESTS, (ids,))
+        return dict(rows.all())
 
     def upsert_runs(self, conn: Connection, rows: Rows) -> list[dict[str, Any]]:
         # RETURNING lists RUN_STATE_COLUMNS in order; zip is much cheaper than RowMapping.
@@ -384,4 +420,5 @@ def _event_row(record: SinkRecord, now: datetime) -> dict[str, Any]:
         "source_offset": record.offset,
         "ingested_at": now,
         "schema_id": record.schema_id,
+        "value_sha256": digest(record.value),
     }

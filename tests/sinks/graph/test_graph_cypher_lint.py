@@ -16,11 +16,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from contracts import decode_event
+from contracts import Event, decode_event
 from sinks.graph import statements as statements_module
 from sinks.graph.dialects import FALKORDB, NEO4J
 from sinks.graph.planner import BatchPlanner
-from sinks.graph.rows import batch_rows
+from sinks.graph.rows import BatchRows, batch_rows
 from sinks.graph.statements import (
     LABELS,
     PROPERTY_KEYS,
@@ -35,8 +35,23 @@ from support.events import example_lines
 LINTER = Path(__file__).resolve().parents[3] / "tools" / "cypher-lint"
 
 
+def _example_events() -> dict[str, tuple[Event, str]]:
+    """The example run's events with their payloads, by event id."""
+    events = {}
+    for line in example_lines():
+        event = decode_event(line)
+        events[event.event_id] = (event, line.decode())
+    return events
+
+
+def _example_rows() -> BatchRows:
+    events = _example_events()
+    payloads = {event_id: payload for event_id, (_, payload) in events.items()}
+    return batch_rows([event for event, _ in events.values()], payloads, FALKORDB)
+
+
 def _example_parameters() -> dict[str, Any]:
-    rows = batch_rows([decode_event(line) for line in example_lines()], FALKORDB)
+    rows = _example_rows()
     return {
         "ids": [e["id"] for e in rows.events],
         "runs": rows.packed_runs(),
@@ -48,6 +63,11 @@ def _example_parameters() -> dict[str, Any]:
         "chains": rows.chains,
         "parentIds": rows.parent_ids,
         "genericLabel": True,
+        "rebuiltRunIds": rows.run_ids,
+        "emptiedRunIds": rows.run_ids,
+        "absentIds": [e["id"] for e in rows.events],
+        "storedPayloads": [[e["id"], e["payload"]] for e in rows.events],
+        "runEventCounts": [[run_id, 1] for run_id in rows.run_ids],
     }
 
 
@@ -104,7 +124,7 @@ def test_the_linter_finds_what_it_should() -> None:
 
 def test_every_row_property_is_in_the_vocabulary() -> None:
     """The vocabulary handed to the linter covers every key the rows carry."""
-    rows = batch_rows([decode_event(line) for line in example_lines()], FALKORDB)
+    rows = _example_rows()
     keys: set[str] = set()
     for table in (rows.runs, rows.events, rows.attempts):
         for row in table:
@@ -126,7 +146,6 @@ def test_the_registry_holds_every_statement_the_code_defines_or_plans() -> None:
     every_field = [getattr(batch_statements, f.name) for f in fields(batch_statements)]
     assert {s.text for s in every_field} <= registered
 
-    events = [decode_event(line) for line in example_lines()]
-    planned = BatchPlanner(NEO4J, generic_label=True).calls(events, frozenset())
+    planned = BatchPlanner(NEO4J, generic_label=True).calls(_example_events())
     assert {s.name for s, _ in planned} == {s.name for s in write_statements(NEO4J).in_order()}
     assert {s.text for s, _ in planned} <= registered

@@ -19,7 +19,7 @@ async def test_a_schema_check_logs_no_alembic_lines(
     try:
         with caplog.at_level(logging.INFO):
             for _ in range(3):  # as a consumer waiting for `runledger migrate` does
-                assert await pending_revisions(engine) == ["0003", "0002", "0001"]
+                assert await pending_revisions(engine) == ["0004", "0003", "0002", "0001"]
     finally:
         await engine.dispose()
 
