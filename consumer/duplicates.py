@@ -30,13 +30,26 @@ class Deduplicated:
 
 def deduplicate(records: Sequence[SinkRecord]) -> Deduplicated:
     """Split a batch into one winner per event id, repeats of a winner, and conflicts."""
-    groups: dict[str, list[SinkRecord]] = {}
+    # One dict entry per id; a list only for the (rare) ids that come more than once.
+    first: dict[str, SinkRecord] = {}
+    again: dict[str, list[SinkRecord]] = {}
     for record in records:
-        groups.setdefault(record.event.event_id, []).append(record)
+        event_id = record.event.event_id
+        seen = first.get(event_id)
+        if seen is None:
+            first[event_id] = record
+        elif event_id in again:
+            again[event_id].append(record)
+        else:
+            again[event_id] = [seen, record]
     result = Deduplicated()
-    for group in groups.values():
-        if len(group) == 1:
-            result.records.append(group[0])
+    if not again:
+        result.records.extend(first.values())
+        return result
+    for event_id, single in first.items():
+        group = again.get(event_id)
+        if group is None:
+            result.records.append(single)
             continue
         ranked = sorted(group, key=lambda r: canonical(r.event))
         winner, winning = ranked[0], canonical(ranked[0].event)

@@ -10,7 +10,10 @@ Units are in the names (seconds, records), counters end in ``_total``.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -31,6 +34,36 @@ ERROR_KINDS = ("transient", "permanent")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _AGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400)
 _BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+
+
+def observe_many(histogram: Any, amounts: Iterable[float]) -> None:
+    """``histogram.observe(a)`` for every amount, counted per bucket first: one increment
+    per bucket and one of the sum per call, instead of a locked walk of the buckets per
+    amount (the pipeline observes every event of a batch).
+
+    ``histogram`` is a labelled child of a prometheus_client ``Histogram``; a client
+    without the internals this relies on gets the amounts one by one.
+    """
+    amounts = sorted(amounts)
+    if not amounts:
+        return
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:
+        for amount in amounts:
+            histogram.observe(amount)
+        return
+    histogram._raise_if_not_observable()
+    total.inc(sum(amounts))
+    below = 0  # amounts in the buckets so far (``observe`` puts each in its first bound >= it)
+    for bound, bucket in zip(bounds, buckets, strict=True):
+        upto = bisect_right(amounts, bound)
+        if upto > below:
+            bucket.inc(upto - below)
+            below = upto
+        if below == len(amounts):
+            return
 
 
 def package_version() -> str:

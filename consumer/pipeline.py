@@ -52,7 +52,7 @@ from consumer.decoding import DecodedBatch, decode_records
 from consumer.duplicates import Deduplicated, conflict_message, deduplicate
 from consumer.lag import ConsumerLag
 from consumer.logging import run_id_hint
-from consumer.metrics import Metrics
+from consumer.metrics import Metrics, observe_many
 from consumer.settings import RetrySettings
 from sinks.base import (
     PermanentSinkError,
@@ -383,7 +383,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         sink, now = self.sink.name, datetime.now(UTC).timestamp()
         rejected_ids = {id(r) for r in rejected}
         duplicates, conflicts = result.duplicate_event_ids, result.conflicts
-        event_age = self._metrics.event_age.labels(sink)  # label lookups once per batch
+        ages: list[float] = []
         counts: collections.Counter[tuple[str, str]] = collections.Counter()
         for record in deduped.repeats:
             counts[record.event.type, "duplicate"] += 1
@@ -400,10 +400,11 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                 outcome = "duplicate"
             else:
                 outcome = "written"
-                event_age.observe(max(now - event.occurred_at.timestamp(), 0.0))
+                ages.append(max(now - event.occurred_at.timestamp(), 0.0))
             counts[event.type, outcome] += 1
         for (event_type, outcome), count in counts.items():
             self._metrics.messages.labels(sink, event_type, outcome).inc(count)
+        observe_many(self._metrics.event_age.labels(sink), ages)
 
     async def _commit(self, positions: dict[TopicPartition, int]) -> None:
         """Commit explicit positions (the offset of the next record to read) per partition."""

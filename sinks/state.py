@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from contracts import Event, RunFinalized, RunStart, TaskResult, TaskStart
+from contracts import Event, RunStart, TaskStart
 
 TERMINAL_TASK_STATUSES = frozenset({"success", "failure", "cancelled", "skipped"})
 RUNNING = "running"
@@ -48,8 +48,7 @@ class TaskKey(NamedTuple):
     attempt: int
 
 
-@dataclass(frozen=True, slots=True)
-class TaskStartFacts:
+class TaskStartFacts(NamedTuple):
     """What the winning ``task-start`` of an attempt says."""
 
     occurred_at: datetime
@@ -65,8 +64,7 @@ class TaskStartFacts:
         return (self.occurred_at, self.event_id)
 
 
-@dataclass(frozen=True, slots=True)
-class TaskResultFacts:
+class TaskResultFacts(NamedTuple):
     """What the winning ``task-result`` of an attempt says."""
 
     occurred_at: datetime
@@ -97,8 +95,7 @@ class TaskResultFacts:
         return self.occurred_at if self.rank == 2 else None
 
 
-@dataclass(frozen=True, slots=True)
-class RunDeclarationFacts:
+class RunDeclarationFacts(NamedTuple):
     """Run-level fields declared by a ``run-start`` (rank 0) or a ``task-start`` (rank 1)."""
 
     rank: int
@@ -116,8 +113,7 @@ class RunDeclarationFacts:
         return (self.rank, self.occurred_at, self.event_id)
 
 
-@dataclass(frozen=True, slots=True)
-class RunFinalFacts:
+class RunFinalFacts(NamedTuple):
     """What the latest ``run-finalized`` says."""
 
     occurred_at: datetime
@@ -146,8 +142,7 @@ def _highest(a: _F | None, b: _F | None) -> _F | None:
     return a if a.key() >= b.key() else b
 
 
-@dataclass(frozen=True, slots=True)
-class TaskState:
+class TaskState(NamedTuple):
     """The merged state of one task attempt."""
 
     start: TaskStartFacts | None = None
@@ -161,8 +156,7 @@ class TaskState:
         return TaskState(_lowest(self.start, other.start), _highest(self.result, other.result))
 
 
-@dataclass(frozen=True, slots=True)
-class RunFacts:
+class RunFacts(NamedTuple):
     """The merged run-level groups of one run (aggregates come from its tasks)."""
 
     declaration: RunDeclarationFacts | None = None
@@ -184,19 +178,24 @@ class Ledger:
 
     def add(self, event: Event) -> None:
         """Merge one event in; duplicates and any order give the same ledger."""
-        run = self.runs.get(event.run_id, _EMPTY_RUN)
-        self.runs[event.run_id] = run.merge(run_facts(event))
+        # Merging into nothing (or merging nothing in) is the identity: skip the merge.
+        facts, runs = run_facts(event), self.runs
+        run = runs.get(event.run_id)
+        if run is None:
+            runs[event.run_id] = facts
+        elif facts is not _EMPTY_RUN:
+            runs[event.run_id] = run.merge(facts)
         task = task_facts(event)
         if task is not None:
             key, state = task
-            self.tasks[key] = self.tasks.get(key, _EMPTY_TASK).merge(state)
+            stored = self.tasks.get(key)
+            self.tasks[key] = state if stored is None else stored.merge(state)
 
     def tasks_of(self, run_id: str) -> dict[TaskKey, TaskState]:
         return {k: v for k, v in self.tasks.items() if k.run_id == run_id}
 
 
 _EMPTY_RUN = RunFacts()
-_EMPTY_TASK = TaskState()
 
 
 def fold(events: Iterable[Event]) -> Ledger:
@@ -209,9 +208,11 @@ def fold(events: Iterable[Event]) -> Ledger:
 
 def run_facts(event: Event) -> RunFacts:
     """The run-level groups one event contributes (possibly none)."""
-    if isinstance(event, RunStart):
+    # The type tag, not isinstance: a check against a pydantic model class goes through
+    # ABCMeta, several times per event.
+    if event.type == "run-start":
         return RunFacts(declaration=_declaration(event, 0, event.title, event.owner))
-    if isinstance(event, RunFinalized):
+    if event.type == "run-finalized":
         final = RunFinalFacts(
             occurred_at=event.occurred_at,
             event_id=event.event_id,
@@ -221,7 +222,7 @@ def run_facts(event: Event) -> RunFacts:
             error=event.error,
         )
         return RunFacts(finalization=final)
-    if isinstance(event, TaskStart) and (
+    if event.type == "task-start" and (
         event.plan_id is not None or event.total_tasks is not None or event.parent_run_id
     ):
         return RunFacts(declaration=_declaration(event, 1, None, None))
@@ -247,7 +248,7 @@ def _declaration(
 
 def task_facts(event: Event) -> tuple[TaskKey, TaskState] | None:
     """The task-attempt state one event contributes, or None for run-level events."""
-    if isinstance(event, TaskStart):
+    if event.type == "task-start":
         start = TaskStartFacts(
             occurred_at=event.occurred_at,
             event_id=event.event_id,
@@ -259,7 +260,7 @@ def task_facts(event: Event) -> tuple[TaskKey, TaskState] | None:
             attributes=event.attributes,
         )
         return TaskKey(event.run_id, event.task_id, event.attempt), TaskState(start=start)
-    if isinstance(event, TaskResult):
+    if event.type == "task-result":
         tokens, qc = event.tokens, event.qc
         result = TaskResultFacts(
             occurred_at=event.occurred_at,

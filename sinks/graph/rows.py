@@ -14,11 +14,12 @@ of a batch several times smaller and cheaper to encode and parse.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from contracts import Event, RunFinalized, TaskResult, TaskStart
+from contracts import Event
 from sinks.graph.dialects import Dialect
 from sinks.state import RunFacts, TaskKey, TaskState, fold
 
@@ -83,6 +84,14 @@ def pack(row: dict[str, Any], fields: tuple[str, ...]) -> list[Any]:
     ]
 
 
+def unpack(packed: list[Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The map a packed row stands for (the inverse of ``pack``)."""
+    return {
+        f: unpack(v, GROUP_FIELDS[f]) if f in GROUP_FIELDS and v is not None else v
+        for f, v in zip(fields, packed, strict=True)
+    }
+
+
 @dataclass(frozen=True)
 class Packed:
     """Cypher reading a packed row: ``Packed("row", EVENT_FIELDS).runId`` is ``row[2]``.
@@ -110,12 +119,16 @@ class Packed:
 
 @dataclass(frozen=True)
 class BatchRows:
-    """Parameters of one batch's statements."""
+    """Parameters of one batch's statements.
 
-    runs: list[dict[str, Any]]
+    Rows are built packed (``pack``'s lists, in the field tuples' order), which is what
+    the statements take; ``runs``, ``events`` and ``attempts`` show them as maps.
+    """
+
+    packed_run_rows: list[list[Any]]
     """The batch's runs and the parents they name, in id order (the lock order)."""
-    events: list[dict[str, Any]]
-    attempts: list[dict[str, Any]]
+    packed_event_rows: list[list[Any]]
+    packed_attempt_rows: list[list[Any]]
     chains: list[list[Any]]
     run_ids: list[str]
     parent_ids: list[str]
@@ -125,13 +138,25 @@ class BatchRows:
     """Tasks with a ``task-start`` in the batch: only these can change their dependencies."""
 
     def packed_runs(self) -> list[list[Any]]:
-        return [pack(row, RUN_FIELDS) for row in self.runs]
+        return self.packed_run_rows
 
     def packed_events(self) -> list[list[Any]]:
-        return [pack(row, EVENT_FIELDS) for row in self.events]
+        return self.packed_event_rows
 
     def packed_attempts(self) -> list[list[Any]]:
-        return [pack(row, ATTEMPT_FIELDS) for row in self.attempts]
+        return self.packed_attempt_rows
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        return [unpack(row, RUN_FIELDS) for row in self.packed_run_rows]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [unpack(row, EVENT_FIELDS) for row in self.packed_event_rows]
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        return [unpack(row, ATTEMPT_FIELDS) for row in self.packed_attempt_rows]
 
 
 def batch_rows(events: Iterable[Event], payloads: Mapping[str, str], dialect: Dialect) -> BatchRows:
@@ -140,26 +165,37 @@ def batch_rows(events: Iterable[Event], payloads: Mapping[str, str], dialect: Di
     ``payloads`` holds each event's raw value by id: kept on its Event node, it is what a
     re-sent id is compared with and what a rebuild reads the event back from.
     """
-    unique = sorted({e.event_id: e for e in events}.values(), key=lambda e: e.event_id)
+    unique = sorted({e.event_id: e for e in events}.values(), key=_event_id)
     ledger = fold(unique)
+    time = dialect.time
     run_ids = sorted(ledger.runs)
     named = {f.declaration.parent_run_id for f in ledger.runs.values() if f.declaration}
     parent_ids = sorted(p for p in named if p is not None and p not in ledger.runs)
     runs = [run_row(rid, ledger.runs[rid], dialect) for rid in run_ids]
-    runs += [{"id": p, "declaration": None, "finalization": None, "own": False} for p in parent_ids]
-    task_keys = sorted(ledger.tasks)
+    runs += [[p, None, None, False] for p in parent_ids]
+    runs.sort(key=_first)
+    tasks = ledger.tasks
+    task_keys = sorted(tasks)
     return BatchRows(
-        runs=sorted(runs, key=lambda row: str(row["id"])),
-        events=[event_row(e, payloads[e.event_id], dialect) for e in unique],
-        attempts=[attempt_row(k, ledger.tasks[k], dialect) for k in task_keys],
+        packed_run_rows=runs,
+        packed_event_rows=[event_row(e, payloads[e.event_id], time) for e in unique],
+        packed_attempt_rows=[attempt_row(k, tasks[k], time) for k in task_keys],
         chains=chain_rows(unique, dialect),
         run_ids=run_ids,
         parent_ids=parent_ids,
         task_execution_keys=_pairs((k.run_id, k.task_id) for k in task_keys),
         started_task_execution_keys=_pairs(
-            (k.run_id, k.task_id) for k in task_keys if ledger.tasks[k].start
+            (k.run_id, k.task_id) for k in task_keys if tasks[k].start
         ),
     )
+
+
+def _event_id(event: Event) -> str:
+    return event.event_id
+
+
+def _first(row: list[Any]) -> str:
+    return str(row[0])
 
 
 def _pairs(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
@@ -185,95 +221,76 @@ def chain_rows(new_events: Iterable[Event], dialect: Dialect) -> list[list[Any]]
     ]  # fmt: skip
 
 
-def run_row(run_id: str, facts: RunFacts, dialect: Dialect) -> dict[str, Any]:
+Time = Callable[[datetime], datetime | int]
+
+
+def run_row(run_id: str, facts: RunFacts, dialect: Dialect) -> list[Any]:
+    """A packed ``RUN_FIELDS`` row of one of the batch's own runs."""
     decl, final = facts.declaration, facts.finalization
     declaration = None
-    if decl is not None:
-        declaration = {
-            "declaredRank": decl.rank,
-            "declaredAt": dialect.time(decl.occurred_at),
-            "declaredEventId": decl.event_id,
-            "planId": decl.plan_id,
-            "parentRunId": decl.parent_run_id,
-            "rootRunId": decl.root_run_id,
-            "title": decl.title,
-            "owner": decl.owner,
-            "tasksDeclared": decl.total_tasks,
-            "attributes": json_property(decl.attributes),
-        }
+    if decl is not None:  # DECLARATION_FIELDS
+        declaration = [
+            decl.rank, dialect.time(decl.occurred_at), decl.event_id, decl.plan_id,
+            decl.parent_run_id, decl.root_run_id, decl.title, decl.owner, decl.total_tasks,
+            json_property(decl.attributes),
+        ]  # fmt: skip
     finalization = None
-    if final is not None:
-        finalization = {
-            "endTime": dialect.time(final.occurred_at),
-            "finalizedEventId": final.event_id,
-            "finalStatus": final.status,
-            "cancelled": final.cancelled,
-            "finalResult": json_property(final.final_result),
-            "error": final.error,
-        }
-    return {"id": run_id, "declaration": declaration, "finalization": finalization, "own": True}
+    if final is not None:  # FINALIZATION_FIELDS
+        finalization = [
+            dialect.time(final.occurred_at), final.event_id, final.status, final.cancelled,
+            json_property(final.final_result), final.error,
+        ]  # fmt: skip
+    return [run_id, declaration, finalization, True]
 
 
-def attempt_row(key: TaskKey, state: TaskState, dialect: Dialect) -> dict[str, Any]:
+def attempt_row(key: TaskKey, state: TaskState, time: Time) -> list[Any]:
+    """A packed ``ATTEMPT_FIELDS`` row."""
     start, result = state.start, state.result
     start_group = None
-    if start is not None:
-        start_group = {
-            "startTime": dialect.time(start.occurred_at),
-            "startEventId": start.event_id,
-            "title": start.title,
-            "agentRole": start.agent_role,
-            "qcRole": start.qc_role,
-            "prompt": start.prompt,
-            "dependsOn": list(start.depends_on),
-            "attributes": json_property(start.attributes),
-        }
+    if start is not None:  # START_FIELDS
+        start_group = [
+            time(start.occurred_at), start.event_id, start.title, start.agent_role,
+            start.qc_role, start.prompt, list(start.depends_on), json_property(start.attributes),
+        ]  # fmt: skip
     result_group = None
-    if result is not None:
-        result_group = {
-            "resultRank": result.rank,
-            "resultAt": dialect.time(result.occurred_at),
-            "resultEventId": result.event_id,
-            "status": result.status,
-            "endTime": dialect.time(result.ended_at) if result.ended_at else None,
-            "duration": result.duration_ms,
-            "output": json_property(result.output),
-            "error": result.error,
-            "tokensInput": result.tokens_input,
-            "tokensOutput": result.tokens_output,
-            "toolCalls": result.tool_calls,
-            "qcPassed": result.qc_passed,
-            "qcScore": result.qc_score,
-            "qcFeedback": result.qc_feedback,
-            "qcIssues": list(result.qc_issues),
-            "qcRequiredFixes": list(result.qc_required_fixes),
-        }
-    return {
-        "id": task_attempt_id(*key),
-        "runId": key.run_id,
-        "taskId": key.task_id,
-        "attemptNumber": key.attempt,
-        "taskExecutionId": task_execution_id(key.run_id, key.task_id),
-        "start": start_group,
-        "result": result_group,
-    }
+    if result is not None:  # RESULT_FIELDS
+        rank = result.rank
+        result_at = time(result.occurred_at)
+        result_group = [
+            rank, result_at, result.event_id, result.status,
+            result_at if rank == 2 else None,  # endTime: only a terminal result ends it
+            result.duration_ms, json_property(result.output), result.error,
+            result.tokens_input, result.tokens_output, result.tool_calls, result.qc_passed,
+            result.qc_score, result.qc_feedback, list(result.qc_issues),
+            list(result.qc_required_fixes),
+        ]  # fmt: skip
+    run_id, task_id, attempt = key
+    execution_id = f"{run_id}-{task_id}"  # task_execution_id
+    return [
+        f"{execution_id}-{attempt}",
+        run_id,
+        task_id,
+        attempt,
+        execution_id,
+        start_group,
+        result_group,
+    ]
 
 
-def event_row(event: Event, payload: str, dialect: Dialect) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": event.event_id,
-        "type": event.type,
-        "runId": event.run_id,
-        "occurredAt": dialect.time(event.occurred_at),
-        "producer": event.producer,
-        "taskId": None,
-        "attemptNumber": None,
-        "status": None,
-        "payload": payload,
-    }
-    if isinstance(event, TaskStart | TaskResult):
-        row["taskId"] = event.task_id
-        row["attemptNumber"] = event.attempt
-    if isinstance(event, TaskResult | RunFinalized):
-        row["status"] = event.status
-    return row
+def event_row(event: Event, payload: str, time: Time) -> list[Any]:
+    """A packed ``EVENT_FIELDS`` row."""
+    # The type tag, not isinstance: a check against a pydantic model class goes
+    # through ABCMeta and costs more than building the row.
+    task_id: str | None = None
+    attempt: int | None = None
+    status: str | None = None
+    if event.type == "task-start":
+        task_id, attempt = event.task_id, event.attempt
+    elif event.type == "task-result":
+        task_id, attempt, status = event.task_id, event.attempt, event.status
+    elif event.type == "run-finalized":
+        status = event.status
+    return [
+        event.event_id, event.type, event.run_id, time(event.occurred_at), event.producer, task_id,
+        attempt, status, payload,
+    ]  # fmt: skip

@@ -45,7 +45,7 @@ from sinks.postgres.merge import (
 )
 from sinks.postgres.resolve import Resolution, resolve_held
 from sinks.postgres.tables import run_events, runs, task_executions
-from sinks.state import Ledger, RunFacts, TaskKey, TaskState, fold
+from sinks.state import RUNNING, Ledger, RunFacts, TaskKey, TaskState, fold
 
 RUN_GROUPS = (
     MergeGroup(
@@ -372,11 +372,12 @@ def _run_row(run_id: str, facts: RunFacts, now: datetime) -> dict[str, Any]:
 
 def _task_row(key: TaskKey, state: TaskState, now: datetime) -> dict[str, Any]:
     start, result = state.start, state.result
+    rank = result.rank if result else 0
     return {
         "run_id": key.run_id,
         "task_id": key.task_id,
         "attempt": key.attempt,
-        "status": state.status,
+        "status": result.status if result else RUNNING,
         "started_at": start.occurred_at if start else None,
         "start_event_id": start.event_id if start else None,
         "title": start.title if start else None,
@@ -385,10 +386,11 @@ def _task_row(key: TaskKey, state: TaskState, now: datetime) -> dict[str, Any]:
         "prompt": start.prompt if start else None,
         "depends_on": list(start.depends_on) if start else None,
         "attributes": start.attributes if start else None,
-        "result_rank": result.rank if result else 0,
+        "result_rank": rank,
         "result_at": result.occurred_at if result else None,
         "result_event_id": result.event_id if result else None,
-        "ended_at": result.ended_at if result else None,
+        # TaskResultFacts.ended_at: only a terminal result ends the attempt.
+        "ended_at": result.occurred_at if result and rank == 2 else None,
         "duration_ms": result.duration_ms if result else None,
         "output": result.output if result else None,
         "error": result.error if result else None,
