@@ -30,6 +30,7 @@ from sinks.postgres.tables import run_events, runs, task_executions
 
 from support.events import sink_records
 from support.graph import clear_graph, event_chain, read_graph
+from support.pipelines import started
 from support.postgres import dump_state
 
 _BASE = {"schema_version": 1, "occurred_at": "2025-11-14T15:00:00Z"}
@@ -100,10 +101,8 @@ async def _reset_postgres(engine: AsyncEngine) -> None:
 
 @pytest.fixture
 async def postgres(postgres_settings: PostgresSettings) -> AsyncIterator[PostgresSink]:
-    sink = PostgresSink(postgres_settings)
-    await sink.start()
-    yield sink
-    await sink.close()
+    async with started(PostgresSink(postgres_settings)) as sink:
+        yield sink
 
 
 async def _postgres_winners_only(
@@ -124,10 +123,8 @@ async def relational(
     settings = postgres_settings
     if request.param == "sqlite":
         settings = PostgresSettings(url=f"sqlite:///{tmp_path / 'l.db'}", migrate_on_start=True)
-    sink = PostgresSink(settings)
-    await sink.start()
-    yield sink
-    await sink.close()
+    async with started(PostgresSink(settings)) as sink:
+        yield sink
 
 
 @pytest.mark.parametrize("order", ORDERS)
@@ -148,21 +145,15 @@ async def test_the_relational_sink_ends_as_the_winner_alone(
 
 @pytest.fixture
 async def graph(graph_settings: GraphSettings) -> AsyncIterator[GraphSink]:
-    sink = GraphSink(graph_settings)
-    await sink.start()
-    yield sink
-    await sink.close()
-
-
-async def _reset_graph(sink: GraphSink) -> None:
-    await clear_graph(sink)
+    async with started(GraphSink(graph_settings)) as sink:
+        yield sink
 
 
 async def _graph_winners_only(sink: GraphSink) -> dict[str, Any]:
-    await _reset_graph(sink)
+    await clear_graph(sink)
     await sink.write(sink_records([*OTHERS, WINNER]))
     state = await read_graph(sink)
-    await _reset_graph(sink)
+    await clear_graph(sink)
     return state
 
 
@@ -230,7 +221,7 @@ async def test_two_neo4j_writers_of_the_two_versions_end_as_the_winner_alone(
         for _ in range(5):
             _check_race(await _race(sinks))
             assert await read_graph(sinks[0]) == expected
-            await _reset_graph(sinks[0])
+            await clear_graph(sinks[0])
     finally:
         for sink in sinks:
             await sink.close()
@@ -287,10 +278,10 @@ async def test_a_run_only_the_displaced_version_made_is_gone(
 ) -> None:
     kept, lone = (r.event for r in sink_records([KEPT, LONE]))
     assert canonical(kept) < canonical(lone)
-    await _reset_graph(graph)
+    await clear_graph(graph)
     await graph.write(sink_records([CHILD, KEPT]))
     expected_graph = await read_graph(graph)
-    await _reset_graph(graph)
+    await clear_graph(graph)
     expected_postgres = await _postgres_winners_only(postgres, [CHILD, KEPT])
     for sink in (graph, postgres):
         await sink.write(sink_records([CHILD, LONE]))
