@@ -99,13 +99,13 @@ class FakeConsumer:
         self.committed.update({tp: meta.offset for tp, meta in offsets.items()})
 
     def pause(self, *partitions: TopicPartition) -> None:
-        pass
+        """Nothing to pause: the fake hands out its batches only when asked."""
 
     def resume(self, *partitions: TopicPartition) -> None:
-        pass
+        """Nothing to resume (see ``pause``)."""
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
-        pass
+        """Positions are not modelled: a test sets the batches the fake hands out."""
 
 
 @dataclass
