@@ -24,7 +24,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
@@ -168,8 +168,9 @@ class SinksHandle:
     """
 
     stopping: asyncio.Event
-    pipelines: list[SinkPipeline] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
+    pipelines: list[SinkPipeline]
+    """Filled in once the pipelines have started (their clients are up)."""
+    task: asyncio.Task[None]
 
     def status(self) -> dict[str, PipelineStatus]:
         """Each pipeline's status by sink name; empty until the pipelines have started."""
@@ -179,19 +180,13 @@ class SinksHandle:
         self.stopping.set()
 
     def done(self) -> bool:
-        return self.task is not None and self.task.done()
+        return self.task.done()
 
     def __await__(self) -> Generator[Any, None, None]:
-        assert self.task is not None
         return self.task.__await__()
 
 
-def run_sinks(
-    settings: Settings,
-    sinks: Sequence[Sink],
-    metrics: Metrics,
-    stopping: asyncio.Event | None = None,
-) -> SinksHandle:
+def run_sinks(settings: Settings, sinks: Sequence[Sink], metrics: Metrics) -> SinksHandle:
     """Start a pipeline per sink; they run until SIGTERM/SIGINT, ``stop()`` or a failure.
 
     The metrics and health endpoint is up first (alive while the broker is awaited) and
@@ -199,15 +194,18 @@ def run_sinks(
     during start-up (a pod stopped while its broker is still unreachable) ends it cleanly.
     Call it inside the event loop that is to run the pipelines.
     """
-    handle = SinksHandle(stopping or asyncio.Event())
-    handle.task = asyncio.create_task(_run_sinks(settings, sinks, metrics, handle))
-    return handle
+    stopping, pipelines = asyncio.Event(), list[SinkPipeline]()
+    work = _run_sinks(settings, sinks, metrics, stopping, pipelines)
+    return SinksHandle(stopping, pipelines, asyncio.create_task(work))
 
 
 async def _run_sinks(
-    settings: Settings, sinks: Sequence[Sink], metrics: Metrics, handle: SinksHandle
+    settings: Settings,
+    sinks: Sequence[Sink],
+    metrics: Metrics,
+    stopping: asyncio.Event,
+    pipelines: list[SinkPipeline],
 ) -> None:
-    stopping = handle.stopping
     budget = ShutdownBudget(settings.shutdown_timeout_seconds)
     with _signals_set(stopping):
         async with contextlib.AsyncExitStack() as stack:
@@ -231,8 +229,8 @@ async def _run_sinks(
                 return
             for r in running:
                 await stack.enter_async_context(monitoring(r.pipeline, metrics, health))
-            handle.pipelines.extend(r.pipeline for r in running)
-            await supervise(handle.pipelines, budget, stopping)
+            pipelines.extend(r.pipeline for r in running)
+            await supervise(pipelines, budget, stopping)
 
 
 @contextlib.contextmanager

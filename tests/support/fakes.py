@@ -134,7 +134,7 @@ class FakeSink:
         return "fake"
 
     async def start(self) -> None:
-        pass
+        """Nothing to connect to: the fake writes to its lists."""
 
     async def write(self, batch: Sequence[SinkRecord]) -> WriteResult:
         self.attempts.append(len(batch))
@@ -145,7 +145,7 @@ class FakeSink:
         return WriteResult()
 
     async def health(self) -> None:
-        pass
+        """Always healthy: refusals come from ``refused_runs`` only."""
 
     async def close(self) -> None:
-        pass
+        """Nothing to release."""
