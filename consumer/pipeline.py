@@ -48,7 +48,7 @@ from tenacity import (
 
 from consumer.backoff import backoff
 from consumer.dead_letters import DeadLetter, DeadLetterQueue
-from consumer.decoding import DecodedBatch, decode_records
+from consumer.decoding import DecodedBatch, decode_yielding
 from consumer.duplicates import Deduplicated, conflict_message, deduplicate
 from consumer.lag import ConsumerLag
 from consumer.logging import run_id_hint
@@ -180,22 +180,30 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
         Raises ``PipelineHalted`` when the pipeline must not go on (see its subclasses).
         """
+        # The next batch, fetched and decoded while the current one is written: the
+        # write's waits on the sink overlap with that work.
+        upcoming: asyncio.Task[_Batch | None] | None = None
         try:
             await self._retrying(self._start_sink, "starting the sink")
             self._log.info("pipeline started")
             while not self._stop.is_set():
                 if self._sink_down:
                     await self._retrying(self._probe_sink, "waiting for the sink")
-                batch = await self._fetch()
+                batch = await (upcoming or self._fetch())
+                upcoming = None
                 if batch is None or batch.generation != self._generation:
                     continue  # nothing, or fetched before a rebalance: it will come again
                 self._settled.clear()  # before the write starts: a revocation must wait for it
+                upcoming = asyncio.create_task(self._fetch(), name=f"fetch-{self.sink.name}")
                 await self._deliver_once(batch)
         except BatchAbandoned:  # stopped while the sink was down: nothing was in flight
             pass
         except PipelineHalted as error:
             self._log.error("pipeline halted", reason=str(error))
             raise
+        finally:
+            if upcoming is not None:
+                await _discard(upcoming)
         self._log.info("pipeline stopped", records=self.status.records_done)
 
     async def _fetch(self) -> _Batch | None:
@@ -217,7 +225,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             return None
         records = [record for batch in fetched.values() for record in batch]
         self._metrics.batch_records.labels(self.sink.name).observe(len(records))
-        decoded = decode_records(records, self._options.max_message_bytes)
+        decoded = await decode_yielding(records, self._options.max_message_bytes)
         for letter in decoded.dead_letters:
             self._metrics.decode_failures.labels(self.sink.name, letter.reason).inc()
         return _Batch(fetched, records, decoded, deduplicate(decoded.records), generation)
@@ -510,6 +518,19 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         self._sink_down = not up
         self.status.sink_up = up
         self._metrics.sink_up.labels(self.sink.name).set(1 if up else 0)
+
+
+async def _discard(upcoming: asyncio.Task[_Batch | None]) -> None:
+    """Drop a batch fetched ahead, uncommitted: its records come again to whoever reads on."""
+    upcoming.cancel()
+    try:
+        await upcoming
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled ourselves, not just the fetch
+    except Exception as error:  # the fetch failed meanwhile: nothing of it was used
+        log.debug("fetch ahead failed while stopping", error=repr(error))
 
 
 def _next_offsets(fetched: Fetched) -> dict[TopicPartition, int]:

@@ -10,6 +10,7 @@ from typing import Annotated
 import structlog
 import typer
 
+from consumer.collector import tune_collector
 from consumer.config import build_sinks, load_settings, sinks_source
 from consumer.logging import configure_logging, masked_settings
 from consumer.metrics import Metrics, package_version
@@ -55,4 +56,5 @@ def run(
 
 
 async def _until_stopped(settings: Settings, sinks: Sequence[Sink]) -> None:
+    tune_collector()
     await run_sinks(settings, sinks, Metrics())

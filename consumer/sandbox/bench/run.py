@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from consumer.collector import tune_collector
 from consumer.config import load_settings
 from consumer.kafka import create_topics
 from consumer.logging import configure_logging
@@ -96,6 +97,7 @@ async def run_bench(options: BenchOptions, progress: Progress) -> Figures:
     base = load_settings()
     configure_logging(LogSettings(level="WARNING", format=base.log.format))
     _cancel_on_sigterm()
+    tune_collector()  # as `runledger run` does: every figure with the same collector
     figures = Figures(events=options.events, repeat=options.repeat, seed=options.seed)
     if not options.skip_peer and not peer_available():
         figures.peer = f"Quix Streams is not installed: {INSTALL_HINT}"

@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from consumer.collector import tune_collector
 from consumer.config import ConfigurationError
 from consumer.kafka import create_topics, new_producer
 from consumer.logging import configure_logging
@@ -114,6 +115,7 @@ def play(*, runs: int, seed: int, keep_running: bool, workdir: Path) -> int:
             start = datetime.now(UTC) - timedelta(seconds=runs * MEAN_RUN_GAP_SECONDS + 600)
             with console.status(f"generating {runs:,} runs (seed {seed})"):
                 stream = generate(runs, seed, start=start)
+            tune_collector()  # as `runledger run` does
             with _logging_to(workdir / "runledger.log"):
                 asyncio.run(run_demo(setup, stream, console, keep_running=keep_running))
         if keep_running:  # Ctrl-C ended the wait: say that everything is down now
