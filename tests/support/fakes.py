@@ -42,7 +42,8 @@ def consumer_record(
 class FakeConsumer:
     """aiokafka's consumer, set by hand: the lag it reports, the batches it fetches (each
     once, in order) and the offsets committed to it. ``drained`` is set once a fetch
-    finds nothing left, that is once the last batch was written and committed."""
+    finds nothing left: the last batch may still be being written then (the pipeline
+    fetches ahead), and ``SinkPipeline.stop()`` lets it finish and commit."""
 
     now: float = 0.0
     highwaters: dict[TopicPartition, int] = field(default_factory=dict)
