@@ -20,8 +20,10 @@ Delivery is at least once and never loses a record:
   moves past its record (one too large to park whole is parked without its value, see
   ``consumer.dead_letters``); if the topic refuses it for good, the pipeline halts rather
   than skip it;
-* a batch fetched across a rebalance is dropped uncommitted (its partitions' positions
-  were reset to the committed offsets, so it comes again).
+* the next batch is fetched and decoded while the current one is written (the write's
+  waits on the sink overlap with that work) and written only after the current one is
+  committed; it is dropped uncommitted on stop, and when a rebalance came in between
+  (its partitions' positions were reset to the committed offsets, so it comes again).
 """
 
 from __future__ import annotations
