@@ -41,12 +41,14 @@ def decode_records(fetched: Iterable[ConsumerRecord[bytes, bytes]], max_bytes: i
     return batch
 
 
-DECODE_SLICE = 25
-"""Records decoded between two yields to the event loop (about 0.3 ms of work).
+DECODE_SLICE = 10
+"""Records decoded between two yields to the event loop (about 0.1 ms of work).
 
-Small on purpose: a database answer takes several loop iterations to reach the write
-(TLS, the driver, SQLAlchemy's greenlet), and each waits for one slice; with 200 records
-a slice, a batch's writes waited about as long as the decoding overlapped them."""
+Small on purpose: a database answer takes a few loop iterations to reach the write
+(the driver, SQLAlchemy's greenlet), and each may wait for a slice. `runledger bench`
+style runs put end to end at 0.78x of its own writes replayed from memory with 200
+records a slice, 0.81-0.86x with 25, 0.86-0.89x with 10 (and 0.90-0.93x once the fetch
+was sliced too, ``consumer.pipeline.FETCH_SLICE``)."""
 
 
 async def decode_yielding(

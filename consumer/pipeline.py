@@ -68,6 +68,9 @@ from sinks.base import (
 log = structlog.get_logger("runledger.pipeline")
 
 T = TypeVar("T")
+FETCH_SLICE = 100
+"""Records taken from aiokafka at a time: it unpacks them on the spot (~3 µs each), so a
+whole batch at once would keep a write whose database answered waiting for ~6 ms."""
 Fetched = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
@@ -214,15 +217,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         Only one fetch runs at a time: a write backing off polls the consumer too.
         """
         async with self._fetching:
-            fetched: Fetched = await self._consumer.getmany(
-                timeout_ms=self._options.poll_timeout_ms,
-                max_records=self._options.max_batch_records,
-            )
-            # Read after the fetch: a rebalance during it (the first join, too) reset the
-            # positions before these records were read, so they belong to the new one.
-            generation = self._generation
-            self.status.beat()
-            self.lag.fetched(fetched)  # before any other await: the position just moved
+            fetched, generation = await self._fetch_records()
         if not fetched:
             return None
         records = [record for batch in fetched.values() for record in batch]
@@ -231,6 +226,33 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         for letter in decoded.dead_letters:
             self._metrics.decode_failures.labels(self.sink.name, letter.reason).inc()
         return _Batch(fetched, records, decoded, deduplicate(decoded.records), generation)
+
+    async def _fetch_records(self) -> tuple[Fetched, int]:
+        """Up to a batch of records, taken in slices (aiokafka unpacks what it hands over
+        at once), yielding between them like the decoding; and their rebalance generation.
+        """
+        fetched: Fetched = {}
+        generation, wanted = self._generation, self._options.max_batch_records
+        timeout_ms = self._options.poll_timeout_ms
+        while wanted > 0:
+            part: Fetched = await self._consumer.getmany(
+                timeout_ms=timeout_ms, max_records=min(wanted, FETCH_SLICE)
+            )
+            # Read after the fetch: a rebalance during it (the first join, too) reset the
+            # positions before these records were read, so they belong to the new one
+            # and what was taken before it comes again.
+            if generation != self._generation:
+                fetched, generation = {}, self._generation
+            self.status.beat()
+            self.lag.fetched(part)  # before any other await: the position just moved
+            if not part:
+                break
+            for tp, records in part.items():
+                fetched.setdefault(tp, []).extend(records)
+                wanted -= len(records)
+            timeout_ms = 0  # the rest only if it is already here
+            await asyncio.sleep(0)
+        return fetched, generation
 
     async def _deliver_once(self, batch: _Batch) -> None:
         """Write, dead-letter and commit one batch; the caller cleared ``_settled``."""

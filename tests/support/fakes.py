@@ -53,6 +53,8 @@ class FakeConsumer:
     batches: list[Fetched] = field(default_factory=list)
     committed: dict[TopicPartition, int] = field(default_factory=dict)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
+    _buffered: Fetched = field(default_factory=dict)
+    """What is left of the batch being handed over."""
 
     def deliver(self, *partitions: Iterable[bytes]) -> None:
         """One more batch: the values of partition 0, then of partition 1, ..., each at
@@ -90,11 +92,29 @@ class FakeConsumer:
     async def getmany(
         self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
     ) -> Fetched:
-        if self.batches:
-            return self.batches.pop(0)
-        self.drained.set()
-        await asyncio.sleep(0.001)
-        return {}
+        """Up to ``max_records`` of the batch being handed over; the next batch only to a
+        poll that waits (one fetch response at a time, as the broker sends them)."""
+        if not self._buffered:
+            if timeout_ms == 0:
+                return {}
+            if not self.batches:
+                self.drained.set()
+                await asyncio.sleep(0.001)
+                return {}
+            self._buffered = self.batches.pop(0)
+        taken: Fetched = {}
+        room = max_records if max_records is not None else sum(map(len, self._buffered.values()))
+        for tp in list(self._buffered):
+            records = self._buffered[tp]
+            if room <= 0:
+                break
+            taken[tp], rest = records[:room], records[room:]
+            room -= len(taken[tp])
+            if rest:
+                self._buffered[tp] = rest
+            else:
+                del self._buffered[tp]
+        return taken
 
     async def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         self.committed.update({tp: meta.offset for tp, meta in offsets.items()})
