@@ -64,7 +64,8 @@ class SinkProbe:
 
     async def check(self) -> None:
         try:
-            await asyncio.wait_for(self._sink.health(), timeout=self._interval)
+            async with asyncio.timeout(self._interval):
+                await self._sink.health()
         except Exception as error:  # whatever the sink raises, it is not answering
             self._set(up=False, error=error)
         else:

@@ -73,9 +73,8 @@ class ObservabilityServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._clients.add(writer)
         try:
-            method, path, accept = await asyncio.wait_for(
-                _read_request(reader), _READ_TIMEOUT_SECONDS
-            )
+            async with asyncio.timeout(_READ_TIMEOUT_SECONDS):
+                method, path, accept = await _read_request(reader)
             status, content_type, body = self.respond(method, path, accept)
             head = (
                 f"HTTP/1.1 {status} {_REASONS[status]}\r\n"

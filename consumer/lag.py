@@ -169,14 +169,14 @@ class ConsumerLag:
     async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         if not partitions:
             return {}
-        ends: dict[TopicPartition, int] = await asyncio.wait_for(
-            self._consumer.end_offsets(partitions), _BROKER_TIMEOUT_SECONDS
-        )
+        async with asyncio.timeout(_BROKER_TIMEOUT_SECONDS):
+            ends: dict[TopicPartition, int] = await self._consumer.end_offsets(partitions)
         return ends
 
     async def _position(self, tp: TopicPartition) -> int | None:
         try:
-            return await asyncio.wait_for(self._consumer.position(tp), _BROKER_TIMEOUT_SECONDS)
+            async with asyncio.timeout(_BROKER_TIMEOUT_SECONDS):
+                return await self._consumer.position(tp)
         except (KafkaError, TimeoutError):  # revoked meanwhile, or offsets not reset yet
             return None
 

@@ -149,7 +149,8 @@ async def _close_bounded(
     cancellation of its own retrying fetch tasks from ``stop()``: that is not ours, so it is
     only logged."""
     try:
-        await asyncio.wait_for(close(), budget.remaining())
+        async with asyncio.timeout(budget.remaining()):
+            await close()
     except (TimeoutError, KafkaError) as error:
         log.warning("client did not close cleanly", sink=sink, error=repr(error))
     except asyncio.CancelledError:

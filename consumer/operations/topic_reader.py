@@ -48,7 +48,8 @@ async def _partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout: float
 ) -> list[TopicPartition]:
     try:
-        found = await asyncio.wait_for(topic_partitions(consumer, topic), timeout)
+        async with asyncio.timeout(timeout):
+            found = await topic_partitions(consumer, topic)
     except TimeoutError:
         raise TopicReadError(f"no answer from the brokers in {timeout:.0f}s") from None
     if not found:

@@ -68,7 +68,8 @@ class GraphSink:
             return await self._planner.plan(batch, session)
 
         try:
-            return await asyncio.wait_for(self._engine.write_batch(plan), self._write_bound())
+            async with asyncio.timeout(self._write_bound()):
+                return await self._engine.write_batch(plan)
         except ENGINE_ERRORS as exc:
             raise classify(exc) from exc
 
@@ -93,9 +94,8 @@ class GraphSink:
 
     async def health(self) -> None:
         try:
-            await asyncio.wait_for(
-                self._engine.ping(), self._settings.connection_timeout_seconds + 5
-            )
+            async with asyncio.timeout(self._settings.connection_timeout_seconds + 5):
+                await self._engine.ping()
         except ENGINE_ERRORS as exc:
             raise classify(exc) from exc
 

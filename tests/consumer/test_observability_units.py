@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -37,6 +37,37 @@ def lag_of(metrics: Metrics) -> tuple[float | None, float | None]:
     return get("runledger_consumer_lag_messages", labels), get(
         "runledger_consumer_lag_seconds", labels
     )
+
+
+@dataclass
+class AnsweringLater(FakeConsumer):
+    """A consumer whose ``position`` waits until the test answers it."""
+
+    answer: asyncio.Future[int] | None = None
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def position(self, tp: Any) -> int:
+        self.answer = asyncio.get_running_loop().create_future()
+        self.asked.set()
+        return await self.answer
+
+
+async def test_the_lag_sampler_stops_when_cancelled_as_the_broker_answers() -> None:
+    # asyncio.wait_for of Python 3.11 returns the answer and drops a cancellation that
+    # arrives with it: the sampler then slept on, and shutting down waited for it forever.
+    consumer = AnsweringLater(positions={P0: 5}, ends={P0: 9})
+    lag = ConsumerLag(consumer, Metrics(), "postgres", TOPIC, group="runledger-postgres")
+    lag.assigned([P0])
+    sampling = asyncio.create_task(lag.run(interval=3600))
+    await asyncio.wait_for(consumer.asked.wait(), 5)
+    assert consumer.answer is not None
+
+    consumer.answer.set_result(5)
+    sampling.cancel()  # in the same step as the answer
+    done, _ = await asyncio.wait([sampling], timeout=5)
+
+    assert sampling in done
+    assert sampling.cancelled()
 
 
 async def test_lag_follows_fetches_writes_and_pauses() -> None:

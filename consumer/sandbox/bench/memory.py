@@ -86,7 +86,8 @@ async def drain_backlog(env: dict[str, str], backlog: int, timeout: float) -> Dr
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
                 try:
-                    await asyncio.wait_for(process.wait(), 30)
+                    async with asyncio.timeout(30):
+                        await process.wait()
                 except TimeoutError:
                     process.kill()
                     await process.wait()

@@ -110,7 +110,8 @@ async def count_graph(address: tuple[str, int], graph: str) -> dict[str, int]:
             counts[label] = int(result.result_set[0][0])
         return counts
     finally:
-        await asyncio.wait_for(db.aclose(), 5)
+        async with asyncio.timeout(5):
+            await db.aclose()
 
 
 # -- rendering -------------------------------------------------------------------------
