@@ -23,21 +23,9 @@ class DecodedBatch:
 
 
 def decode_records(fetched: Iterable[ConsumerRecord[bytes, bytes]], max_bytes: int) -> DecodedBatch:
-    """Decode every record; a bad one becomes a dead letter and never stops the batch.
-
-    A schema-registry header is stripped first (the dead letter keeps the original value).
-    """
+    """Decode every record; a bad one becomes a dead letter and never stops the batch."""
     batch = DecodedBatch()
-    for record in fetched:
-        payload, schema_id = strip_schema_registry_header(record.value or b"")
-        try:
-            event = decode_event(payload, max_bytes=max_bytes)
-        except DecodeError as error:
-            batch.dead_letters.append(DeadLetter.from_decode_error(record, error))
-            continue
-        batch.records.append(
-            SinkRecord(event, payload, record.topic, record.partition, record.offset, schema_id)
-        )
+    _decode_into(batch, fetched, max_bytes)
     return batch
 
 
@@ -45,10 +33,8 @@ DECODE_SLICE = 10
 """Records decoded between two yields to the event loop (about 0.1 ms of work).
 
 Small on purpose: a database answer takes a few loop iterations to reach the write
-(the driver, SQLAlchemy's greenlet), and each may wait for a slice. `runledger bench`
-style runs put end to end at 0.78x of its own writes replayed from memory with 200
-records a slice, 0.81-0.86x with 25, 0.86-0.89x with 10 (and 0.90-0.93x once the fetch
-was sliced too, ``consumer.pipeline.FETCH_SLICE``)."""
+(the driver, SQLAlchemy's greenlet) and each may wait for a slice; with whole batches
+the writes waited about as long as the decoding saved (README, Performance)."""
 
 
 async def decode_yielding(
@@ -63,7 +49,24 @@ async def decode_yielding(
     for start in range(0, len(fetched), DECODE_SLICE):
         if start:
             await asyncio.sleep(0)
-        part = decode_records(fetched[start : start + DECODE_SLICE], max_bytes)
-        batch.records += part.records
-        batch.dead_letters += part.dead_letters
+        _decode_into(batch, fetched[start : start + DECODE_SLICE], max_bytes)
     return batch
+
+
+def _decode_into(
+    batch: DecodedBatch, fetched: Iterable[ConsumerRecord[bytes, bytes]], max_bytes: int
+) -> None:
+    """Append each record to ``batch``: decoded, or a dead letter with its reason.
+
+    A schema-registry header is stripped first (the dead letter keeps the original value).
+    """
+    for record in fetched:
+        payload, schema_id = strip_schema_registry_header(record.value or b"")
+        try:
+            event = decode_event(payload, max_bytes=max_bytes)
+        except DecodeError as error:
+            batch.dead_letters.append(DeadLetter.from_decode_error(record, error))
+            continue
+        batch.records.append(
+            SinkRecord(event, payload, record.topic, record.partition, record.offset, schema_id)
+        )

@@ -228,13 +228,14 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         return _Batch(fetched, records, decoded, deduplicate(decoded.records), generation)
 
     async def _fetch_records(self) -> tuple[Fetched, int]:
-        """Up to a batch of records, taken in slices (aiokafka unpacks what it hands over
-        at once), yielding between them like the decoding; and their rebalance generation.
-        """
+        """Up to a batch of records, taken in slices of ``FETCH_SLICE`` with a yield
+        between them, and the rebalance generation they belong to."""
         fetched: Fetched = {}
         generation, wanted = self._generation, self._options.max_batch_records
         timeout_ms = self._options.poll_timeout_ms
         while wanted > 0:
+            if fetched:
+                await asyncio.sleep(0)  # between slices, like the decoding
             part: Fetched = await self._consumer.getmany(
                 timeout_ms=timeout_ms, max_records=min(wanted, FETCH_SLICE)
             )
@@ -251,7 +252,6 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                 fetched.setdefault(tp, []).extend(records)
                 wanted -= len(records)
             timeout_ms = 0  # the rest only if it is already here
-            await asyncio.sleep(0)
         return fetched, generation
 
     async def _deliver_once(self, batch: _Batch) -> None:

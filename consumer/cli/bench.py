@@ -58,8 +58,8 @@ def bench(
     Neo4j, creates and drops a scratch PostgreSQL database, and prints events/s (raw,
     per event, sink ceilings with small and large runs, end to end, the peer Quix
     Streams when the bench extra is installed, the graph on both engines), ratios,
-    event age at write, peak memory and which targets are met. The defaults take about
-    half an hour on 2 cores; a quick look:
+    event age at write, peak memory and which targets are met. The defaults take 13 to
+    30 minutes on 2 cores; a quick look:
     runledger bench --events 5000 --repeat 1 --backlog 0 --latency-seconds 0
     """
     options = BenchOptions(
