@@ -140,11 +140,6 @@ class BatchPlanner:
             calls += [
                 _call(s.merge_attempts, attempts=rows.packed_attempts(), genericLabel=label),
                 _call(s.refresh_tasks, taskExecutionKeys=rows.task_execution_keys),
-                _call(
-                    s.link_dependencies,
-                    startedTaskExecutionKeys=rows.started_task_execution_keys,
-                ),
-                _call(s.link_dependents, taskExecutionKeys=rows.task_execution_keys),
             ]
         calls += [
             _call(s.refresh_runs, runIds=rows.run_ids),

@@ -25,10 +25,7 @@ from sinks.state import RunFacts, TaskKey, TaskState, fold
 
 
 def task_execution_id(run_id: str, task_id: str) -> str:
-    """The id orchestrators already use for a task's node: ``<run_id>-<task_id>``.
-
-    ``link_dependencies`` builds the same id in Cypher (``te.runId + '-' + depId``).
-    """
+    """The id orchestrators already use for a task's node: ``<run_id>-<task_id>``."""
     return f"{run_id}-{task_id}"
 
 
@@ -134,8 +131,6 @@ class BatchRows:
     parent_ids: list[str]
     """Parents named by the batch that have no event in it."""
     task_execution_keys: list[list[str]]
-    started_task_execution_keys: list[list[str]]
-    """Tasks with a ``task-start`` in the batch: only these can change their dependencies."""
 
     def packed_runs(self) -> list[list[Any]]:
         return self.packed_run_rows
@@ -184,9 +179,6 @@ def batch_rows(events: Iterable[Event], payloads: Mapping[str, str], dialect: Di
         run_ids=run_ids,
         parent_ids=parent_ids,
         task_execution_keys=_pairs((k.run_id, k.task_id) for k in task_keys),
-        started_task_execution_keys=_pairs(
-            (k.run_id, k.task_id) for k in task_keys if tasks[k].start
-        ),
     )
 
 

@@ -384,6 +384,11 @@ MERGE_ATTEMPTS = _statement(
     "genericLabel",
 )
 
+# Each task execution of the batch, found once: its map replaced from its attempts, its
+# FAILED_TASK link, then its DEPENDS_ON links both ways, among the tasks of its run:
+# to the tasks it names (a stale one dropped) and from those naming it (they may have
+# started before it existed). All in one statement: each lookup of a task execution
+# costs FalkorDB an index scan, and these were three statements (README, Performance).
 REFRESH_TASKS = _statement(
     "refresh_tasks",
     f"""
@@ -409,37 +414,17 @@ REFRESH_TASKS = _statement(
     WITH r, te, current
     OPTIONAL MATCH (r)-[f:FAILED_TASK]->(te) WHERE current.status <> 'failure'
     DELETE f
-    """,
-    "taskExecutionKeys",
-)
-
-LINK_DEPENDENCIES = _statement(
-    "link_dependencies",
-    """
-    UNWIND $startedTaskExecutionKeys AS key
-    MATCH (te:TaskExecution {runId: key[0], taskId: key[1]})
+    WITH DISTINCT r, te
     OPTIONAL MATCH (te)-[stale:DEPENDS_ON]->(dep:TaskExecution)
     WHERE NOT dep.taskId IN coalesce(te.dependsOn, [])
     DELETE stale
-    WITH DISTINCT te
-    UNWIND coalesce(te.dependsOn, []) AS depId
-    MATCH (dep:TaskExecution {runId: te.runId, taskId: depId})
-    MERGE (te)-[:DEPENDS_ON]->(dep)
-    """,
-    "startedTaskExecutionKeys",
-)
-
-# Run for every task execution of the batch, not only new ones: marking the new ones
-# would cost each a second write, and the MERGE makes the rest no-ops.
-LINK_DEPENDENTS = _statement(
-    "link_dependents",
-    """
-    UNWIND $taskExecutionKeys AS key
-    MATCH (te:TaskExecution {runId: key[0], taskId: key[1]})
-    WITH te
-    MATCH (:Run {id: te.runId})-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
-    WHERE te.taskId IN coalesce(other.dependsOn, [])
-    MERGE (other)-[:DEPENDS_ON]->(te)
+    WITH DISTINCT r, te
+    MATCH (r)-[:HAS_TASK_EXECUTION]->(other:TaskExecution)
+    WITH te, other, other.taskId IN coalesce(te.dependsOn, []) AS dependency,
+         te.taskId IN coalesce(other.dependsOn, []) AS dependent
+    WHERE dependency OR dependent
+    FOREACH (_ IN CASE WHEN dependency THEN [1] ELSE [] END | MERGE (te)-[:DEPENDS_ON]->(other))
+    FOREACH (_ IN CASE WHEN dependent THEN [1] ELSE [] END | MERGE (other)-[:DEPENDS_ON]->(te))
     """,
     "taskExecutionKeys",
 )
@@ -616,8 +601,6 @@ class WriteStatements:
     create_events: Statement
     merge_attempts: Statement
     refresh_tasks: Statement
-    link_dependencies: Statement
-    link_dependents: Statement
     refresh_runs: Statement
     link_plans: Statement
     link_parents: Statement
@@ -630,8 +613,6 @@ class WriteStatements:
             self.create_events,
             self.merge_attempts,
             self.refresh_tasks,
-            self.link_dependencies,
-            self.link_dependents,
             self.refresh_runs,
             self.link_plans,
             self.link_parents,
@@ -648,8 +629,6 @@ def write_statements(dialect: Dialect) -> WriteStatements:
         create_events=CREATE_EVENTS,
         merge_attempts=MERGE_ATTEMPTS,
         refresh_tasks=REFRESH_TASKS,
-        link_dependencies=LINK_DEPENDENCIES,
-        link_dependents=LINK_DEPENDENTS,
         refresh_runs=_refresh_runs(dialect),
         link_plans=LINK_PLANS,
         link_parents=LINK_PARENTS,

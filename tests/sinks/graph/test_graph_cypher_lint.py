@@ -59,7 +59,6 @@ def _example_parameters() -> dict[str, Any]:
         "attempts": rows.packed_attempts(),
         "runIds": rows.run_ids,
         "taskExecutionKeys": rows.task_execution_keys,
-        "startedTaskExecutionKeys": rows.started_task_execution_keys,
         "chains": rows.chains,
         "parentIds": rows.parent_ids,
         "genericLabel": True,
