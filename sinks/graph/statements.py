@@ -65,15 +65,6 @@ def _beats(new: Packed, old: str, keys: tuple[str, ...], wins: Literal["lowest",
     return f"({incoming} {op} {old}.{first} OR ({incoming} = {old}.{first} AND {tail}))"
 
 
-def _merge_group(
-    node: str, row: Packed, group: str, keys: tuple[str, ...], wins: Literal["lowest", "highest"]
-) -> str:
-    """Set the group's properties from the row when it has the group and its key wins."""
-    replace = _replace(node, row.group(group).entries())
-    won = _wins(node, row, group, keys, wins)
-    return f"FOREACH (_ IN CASE WHEN {won} THEN [1] ELSE [] END | {replace})"
-
-
 def _wins(
     node: str, row: Packed, group: str, keys: tuple[str, ...], wins: Literal["lowest", "highest"]
 ) -> str:
@@ -103,11 +94,16 @@ def _replace(node: str, entries: str) -> str:
 _RUN = Packed("row", RUN_FIELDS)
 _EVENT = Packed("row", EVENT_FIELDS)
 _ATTEMPT = Packed("row", ATTEMPT_FIELDS)
-_RUN_DECLARATION = _merge_group(
+_RUN_DECLARATION_WINS = _wins(
     "r", _RUN, "declaration", ("declaredRank", "declaredAt", "declaredEventId"), "lowest"
 )
-_RUN_FINALIZATION = _merge_group(
-    "r", _RUN, "finalization", ("endTime", "finalizedEventId"), "highest"
+_RUN_FINALIZATION_WINS = _wins("r", _RUN, "finalization", ("endTime", "finalizedEventId"), "highest")
+_RUN_WRITE = _replace(
+    "r",
+    "type: 'orchestration_execution', "
+    + _chosen("r", _RUN, "declaration", "declarationWins")
+    + ", "
+    + _chosen("r", _RUN, "finalization", "finalizationWins"),
 )
 _ATTEMPT_START_WINS = _wins("a", _ATTEMPT, "start", ("startTime", "startEventId"), "lowest")
 _ATTEMPT_RESULT_WINS = _wins(
@@ -337,9 +333,9 @@ def _merge_runs(dialect: Dialect) -> Statement:
         MERGE (r:Run {{id: {_RUN.id}}})
         {dialect.write_lock("r")}
         WITH r, row WHERE {_RUN.own}
-        SET r.type = 'orchestration_execution'
-        {_RUN_DECLARATION}
-        {_RUN_FINALIZATION}
+        WITH r, row, {_RUN_DECLARATION_WINS} AS declarationWins,
+             {_RUN_FINALIZATION_WINS} AS finalizationWins
+        {_RUN_WRITE}
         {_GENERIC_LABEL.format(node="r")}
         """,
         "runs",
