@@ -22,8 +22,12 @@ Delivery is at least once and never loses a record:
   than skip it;
 * the next batch is fetched and decoded while the current one is written (the write's
   waits on the sink overlap with that work) and written only after the current one is
-  committed; it is dropped uncommitted on stop, and when a rebalance came in between
-  (its partitions' positions were reset to the committed offsets, so it comes again).
+  written; it is dropped uncommitted on stop, and when a rebalance came in between
+  (its partitions' positions were reset to the committed offsets, so it comes again);
+* a batch written without a dead letter is counted and committed while the next one is
+  written (*settling*); commits stay in order (a batch's settling waits for the one
+  before), and a revocation and a stop wait for it, so the partitions are let go, and
+  the pipeline returns, with every written batch committed.
 """
 
 from __future__ import annotations
@@ -169,6 +173,8 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         self._settled.set()
         # One getmany at a time: a write backing off polls the consumer too.
         self._fetching = asyncio.Lock()
+        # The last batch's settling (counting and commit), run while the next is written.
+        self._settling: asyncio.Task[None] | None = None
         self._sink_down = True  # until started; while down, assigned partitions stay paused
         self._log = log.bind(sink=sink.name, topic=options.topic)
         metrics.init_sink(sink.name)
@@ -209,6 +215,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         finally:
             if upcoming is not None:
                 await _discard(upcoming)
+            await self._settled_before()
         self._log.info("pipeline stopped", records=self.status.records_done)
 
     async def _fetch(self) -> _Batch | None:
@@ -294,6 +301,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         """
         self._generation += 1
         await self._settled.wait()
+        await self._settled_before()  # its commit too, before the partitions go
         self.lag.revoked(revoked)
         self._log.info("partitions revoked", partitions=sorted(tp.partition for tp in revoked))
 
@@ -314,6 +322,13 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         result, rejected = await self._retrying(
             lambda: self._write_isolating(deduped.records), "writing a batch", generation
         )
+        await self._settled_before()  # commits stay in order
+        clean = not (
+            decoded.dead_letters or deduped.conflicts or result.conflicts or result.displaced
+        )
+        if clean and not rejected:  # nothing to dead-letter: settle it in the background
+            self._settling = asyncio.create_task(self._settle(batch, result), name=f"settle-{sink}")
+            return
         by_offset = {(r.topic, r.partition, r.offset): r for r in records}
 
         def original(r: SinkRecord) -> ConsumerRecord[bytes, bytes]:
@@ -354,6 +369,18 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._commit(_next_offsets(fetched))
         self.lag.processed(fetched)
         self.status.records_done += len(records)
+
+    async def _settle(self, batch: _Batch, result: WriteResult) -> None:
+        """Count and commit a batch written without dead letters (while the next is written)."""
+        self._count(batch.deduped, result, ())
+        await self._commit(_next_offsets(batch.fetched))
+        self.lag.processed(batch.fetched)
+        self.status.records_done += len(batch.records)
+
+    async def _settled_before(self) -> None:
+        """Wait for the last batch's settling: its commit must come before any later one."""
+        if self._settling is not None:
+            await self._settling
 
     async def _halt_before(self, fetched: Fetched, letters: Sequence[DeadLetter]) -> None:
         """``errors.tolerance=none``: commit up to the first bad record of each partition, stop."""

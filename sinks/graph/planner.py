@@ -136,7 +136,7 @@ class BatchPlanner:
             _call(s.merge_runs, runs=rows.packed_runs(), genericLabel=label),
             _call(s.create_events, events=rows.packed_events()),
         ]
-        if rows.attempts:
+        if rows.packed_attempt_rows:
             calls += [
                 _call(s.merge_attempts, attempts=rows.packed_attempts(), genericLabel=label),
                 _call(s.refresh_tasks, taskExecutionKeys=rows.task_execution_keys),

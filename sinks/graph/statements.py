@@ -97,7 +97,9 @@ _ATTEMPT = Packed("row", ATTEMPT_FIELDS)
 _RUN_DECLARATION_WINS = _wins(
     "r", _RUN, "declaration", ("declaredRank", "declaredAt", "declaredEventId"), "lowest"
 )
-_RUN_FINALIZATION_WINS = _wins("r", _RUN, "finalization", ("endTime", "finalizedEventId"), "highest")
+_RUN_FINALIZATION_WINS = _wins(
+    "r", _RUN, "finalization", ("endTime", "finalizedEventId"), "highest"
+)
 _RUN_WRITE = _replace(
     "r",
     "type: 'orchestration_execution', "

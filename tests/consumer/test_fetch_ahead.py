@@ -1,9 +1,11 @@
-"""The next batch is fetched and decoded while the current one is written.
+"""The next batch is fetched and decoded while the current one is written, and written
+while the current one is committed.
 
 Pure logic: the real ``SinkPipeline`` between a fake consumer and a sink whose writes
-wait until the test lets them go. What is checked is what a user relies on: the work
-overlaps, yet a batch fetched ahead is written only after the one before it, and one
-fetched when the pipeline is told to stop is neither written nor committed.
+(or commits) wait until the test lets them go. What is checked is what a user relies
+on: the work overlaps, yet a batch fetched ahead is written only after the one before
+it, one fetched when the pipeline is told to stop is neither written nor committed,
+commits stay in order, and a stop or a revocation waits for a commit under way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from consumer.decoding import DECODE_SLICE, decode_records, decode_yielding
 from consumer.metrics import Metrics
@@ -39,6 +43,20 @@ class HeldSink(FakeSink):
         self.writing += 1
         await self.release.wait()
         return await super().write(batch)
+
+
+@dataclass
+class HeldCommits(FakeConsumer):
+    """A fake consumer whose commits wait for ``release_commits``, noting their order."""
+
+    release_commits: asyncio.Event = field(default_factory=asyncio.Event)
+    commits: list[dict[TopicPartition, int]] = field(default_factory=list)
+    """Every commit, in the order begun."""
+
+    async def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
+        await self.release_commits.wait()
+        await super().commit(offsets)
 
 
 def _values(run_id: str, count: int) -> list[bytes]:
@@ -104,6 +122,52 @@ async def test_a_batch_fetched_ahead_is_neither_written_nor_committed_on_stop() 
 
     assert sink.written == _ids(first)  # the batch in flight is finished...
     assert consumer.committed == {P0: 3}  # ...the one fetched ahead comes again later
+
+
+async def test_the_next_batch_is_written_while_the_current_one_is_committed() -> None:
+    first, second = _values("a", 3), _values("b", 2)
+    consumer, sink = HeldCommits(), FakeSink()
+    consumer.deliver(first)
+    consumer.deliver([], second)
+    pipeline = _pipeline(consumer, sink)
+    run = asyncio.create_task(pipeline.run())
+
+    async def second_written() -> bool:
+        return sink.written == _ids(first) + _ids(second)
+
+    await wait_until(second_written, timeout=10, what="the second batch written")
+    assert consumer.commits == [{P0: 3}]  # the second's commit waits for the first's
+    assert consumer.committed == {}
+    pipeline.stop()
+    consumer.release_commits.set()
+    await asyncio.wait_for(run, timeout=10)
+
+    assert consumer.commits == [{P0: 3}, {P1: 2}]
+    assert consumer.committed == {P0: 3, P1: 2}
+
+
+async def test_a_revocation_and_a_stop_wait_for_a_commit_under_way() -> None:
+    batch = _values("a", 3)
+    consumer, sink = HeldCommits(), FakeSink()
+    consumer.deliver(batch)
+    pipeline = _pipeline(consumer, sink)
+    run = asyncio.create_task(pipeline.run())
+
+    async def committing() -> bool:
+        return sink.written == _ids(batch) and consumer.commits == [{P0: 3}]
+
+    await wait_until(committing, timeout=10, what="the batch written and its commit begun")
+    revoking = asyncio.create_task(pipeline.on_partitions_revoked({P0}))
+    pipeline.stop()
+    for _ in range(50):  # in-process fakes: a few loop turns let anything that could finish
+        await asyncio.sleep(0)
+    assert not revoking.done()  # the partitions are not let go with a commit under way
+    assert not run.done()
+    consumer.release_commits.set()
+    await asyncio.wait_for(revoking, timeout=10)
+    await asyncio.wait_for(run, timeout=10)
+
+    assert consumer.committed == {P0: 3}
 
 
 async def test_decoding_in_slices_gives_what_decoding_at_once_gives_and_yields() -> None:
