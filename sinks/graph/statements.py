@@ -18,7 +18,7 @@ sets others. The replacement means the same on Neo4j.
 Each write of a node costs FalkorDB an update of its label's indexes, whatever property
 it sets, so the statements write a node as few times as they can: events and task
 attempts are created with all their properties at once (``MERGE ... ON CREATE SET``
-would write them twice), a stored attempt or task execution gets one replacement
+would write them twice), a run, a stored attempt or a task execution gets one replacement
 holding everything that changed.
 
 ``registry(dialect)`` lists every statement with its parameters: the sink sends nothing
