@@ -67,7 +67,7 @@ def _ids(values: Sequence[bytes]) -> list[str]:
     return [json.loads(v)["event_id"] for v in values]
 
 
-def _pipeline(consumer: FakeConsumer, sink: HeldSink) -> SinkPipeline:
+def _pipeline(consumer: FakeConsumer, sink: FakeSink) -> SinkPipeline:
     settings = make_settings("127.0.0.1:9", TOPIC)
     return SinkPipeline(
         sink=sink,
@@ -76,6 +76,18 @@ def _pipeline(consumer: FakeConsumer, sink: HeldSink) -> SinkPipeline:
         metrics=Metrics(),
         options=pipeline_options(settings, sink.name),
     )
+
+
+def _run_on_two_batches(
+    consumer: FakeConsumer, sink: FakeSink
+) -> tuple[list[bytes], list[bytes], SinkPipeline, asyncio.Task[None]]:
+    """A running pipeline over two batches: three records of partition 0, then two of
+    partition 1 only."""
+    first, second = _values("a", 3), _values("b", 2)
+    consumer.deliver(first)
+    consumer.deliver([], second)
+    pipeline = _pipeline(consumer, sink)
+    return first, second, pipeline, asyncio.create_task(pipeline.run())
 
 
 async def _held_first_write(consumer: FakeConsumer, sink: HeldSink) -> None:
@@ -88,12 +100,8 @@ async def _held_first_write(consumer: FakeConsumer, sink: HeldSink) -> None:
 
 
 async def test_the_next_batch_is_fetched_while_the_current_one_is_written() -> None:
-    first, second = _values("a", 3), _values("b", 2)
     consumer, sink = FakeConsumer(), HeldSink()
-    consumer.deliver(first)
-    consumer.deliver([], second)  # partition 1 only
-    pipeline = _pipeline(consumer, sink)
-    run = asyncio.create_task(pipeline.run())
+    first, second, pipeline, run = _run_on_two_batches(consumer, sink)
 
     await _held_first_write(consumer, sink)
     assert sink.written == []  # fetched, but nothing of it written ahead of the first batch
@@ -108,12 +116,8 @@ async def test_the_next_batch_is_fetched_while_the_current_one_is_written() -> N
 
 
 async def test_a_batch_fetched_ahead_is_neither_written_nor_committed_on_stop() -> None:
-    first, second = _values("a", 3), _values("b", 2)
     consumer, sink = FakeConsumer(), HeldSink()
-    consumer.deliver(first)
-    consumer.deliver([], second)
-    pipeline = _pipeline(consumer, sink)
-    run = asyncio.create_task(pipeline.run())
+    first, _, pipeline, run = _run_on_two_batches(consumer, sink)
 
     await _held_first_write(consumer, sink)
     pipeline.stop()
@@ -125,12 +129,8 @@ async def test_a_batch_fetched_ahead_is_neither_written_nor_committed_on_stop() 
 
 
 async def test_the_next_batch_is_written_while_the_current_one_is_committed() -> None:
-    first, second = _values("a", 3), _values("b", 2)
     consumer, sink = HeldCommits(), FakeSink()
-    consumer.deliver(first)
-    consumer.deliver([], second)
-    pipeline = _pipeline(consumer, sink)
-    run = asyncio.create_task(pipeline.run())
+    first, second, pipeline, run = _run_on_two_batches(consumer, sink)
 
     async def second_written() -> bool:
         return sink.written == _ids(first) + _ids(second)
