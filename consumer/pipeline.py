@@ -215,7 +215,7 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         finally:
             if upcoming is not None:
                 await _discard(upcoming)
-            await self._settled_before()
+            await self._settled_on_exit()
         self._log.info("pipeline stopped", records=self.status.records_done)
 
     async def _fetch(self) -> _Batch | None:
@@ -381,6 +381,14 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         """Wait for the last batch's settling: its commit must come before any later one."""
         if self._settling is not None:
             await self._settling
+
+    async def _settled_on_exit(self) -> None:
+        """Wait for the last settling, unless the pipeline is being cancelled (the shutdown
+        budget ran out): then it is cancelled too, and that batch comes again uncommitted."""
+        task = asyncio.current_task()
+        if self._settling is not None and task is not None and task.cancelling():
+            self._settling.cancel()
+        await self._settled_before()
 
     async def _halt_before(self, fetched: Fetched, letters: Sequence[DeadLetter]) -> None:
         """``errors.tolerance=none``: commit up to the first bad record of each partition, stop."""

@@ -170,6 +170,24 @@ async def test_a_revocation_and_a_stop_wait_for_a_commit_under_way() -> None:
     assert consumer.committed == {P0: 3}
 
 
+async def test_a_cancelled_pipeline_abandons_a_commit_that_hangs() -> None:
+    batch = _values("a", 3)
+    consumer, sink = HeldCommits(), FakeSink()
+    consumer.deliver(batch)
+    pipeline = _pipeline(consumer, sink)
+    run = asyncio.create_task(pipeline.run())
+
+    async def committing() -> bool:
+        return consumer.commits == [{P0: 3}]
+
+    await wait_until(committing, timeout=10, what="the batch's commit begun")
+    run.cancel()  # what the runner does when the shutdown budget runs out
+    await asyncio.wait_for(asyncio.gather(run, return_exceptions=True), timeout=10)
+
+    assert run.cancelled()
+    assert consumer.committed == {}  # abandoned: the batch comes again to the next owner
+
+
 async def test_decoding_in_slices_gives_what_decoding_at_once_gives_and_yields() -> None:
     values = _values("a", 3 * DECODE_SLICE)
     values[5] = b"{not json"
