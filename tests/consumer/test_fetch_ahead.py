@@ -146,9 +146,12 @@ async def test_the_next_batch_is_written_while_the_current_one_is_committed() ->
     assert consumer.committed == {P0: 3, P1: 2}
 
 
-async def test_a_revocation_and_a_stop_wait_for_a_commit_under_way() -> None:
+async def _committing_one_batch(
+    consumer: HeldCommits,
+) -> tuple[SinkPipeline, asyncio.Task[None]]:
+    """A running pipeline that has written one batch of partition 0 and holds its commit."""
     batch = _values("a", 3)
-    consumer, sink = HeldCommits(), FakeSink()
+    sink = FakeSink()
     consumer.deliver(batch)
     pipeline = _pipeline(consumer, sink)
     run = asyncio.create_task(pipeline.run())
@@ -157,6 +160,12 @@ async def test_a_revocation_and_a_stop_wait_for_a_commit_under_way() -> None:
         return sink.written == _ids(batch) and consumer.commits == [{P0: 3}]
 
     await wait_until(committing, timeout=10, what="the batch written and its commit begun")
+    return pipeline, run
+
+
+async def test_a_revocation_and_a_stop_wait_for_a_commit_under_way() -> None:
+    consumer = HeldCommits()
+    pipeline, run = await _committing_one_batch(consumer)
     revoking = asyncio.create_task(pipeline.on_partitions_revoked({P0}))
     pipeline.stop()
     for _ in range(50):  # in-process fakes: a few loop turns let anything that could finish
@@ -171,16 +180,8 @@ async def test_a_revocation_and_a_stop_wait_for_a_commit_under_way() -> None:
 
 
 async def test_a_cancelled_pipeline_abandons_a_commit_that_hangs() -> None:
-    batch = _values("a", 3)
-    consumer, sink = HeldCommits(), FakeSink()
-    consumer.deliver(batch)
-    pipeline = _pipeline(consumer, sink)
-    run = asyncio.create_task(pipeline.run())
-
-    async def committing() -> bool:
-        return consumer.commits == [{P0: 3}]
-
-    await wait_until(committing, timeout=10, what="the batch's commit begun")
+    consumer = HeldCommits()
+    _, run = await _committing_one_batch(consumer)
     run.cancel()  # what the runner does when the shutdown budget runs out
     await asyncio.wait_for(asyncio.gather(run, return_exceptions=True), timeout=10)
 
