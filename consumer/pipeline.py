@@ -317,21 +317,47 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
     # -- one batch ---------------------------------------------------------------------
 
     async def _deliver(self, batch: _Batch) -> None:
-        sink, fetched, records = self.sink.name, batch.fetched, batch.records
-        decoded, deduped, generation = batch.decoded, batch.deduped, batch.generation
+        sink, deduped, generation = self.sink.name, batch.deduped, batch.generation
         result, rejected = await self._retrying(
             lambda: self._write_isolating(deduped.records), "writing a batch", generation
         )
         await self._settled_before()  # commits stay in order
-        clean = not (
-            decoded.dead_letters or deduped.conflicts or result.conflicts or result.displaced
-        )
-        if clean and not rejected:  # nothing to dead-letter: settle it in the background
+        letters, displaced = self._letters(batch, result, rejected)
+        if not letters and not displaced:  # settled in the background, the next one goes on
             self._settling = asyncio.create_task(self._settle(batch, result), name=f"settle-{sink}")
             return
-        by_offset = {(r.topic, r.partition, r.offset): r for r in records}
+        self._count(deduped, result, [r for r, _ in rejected])
+        if letters and not self._options.tolerate_errors:
+            for letter in displaced:  # the halt sends no letter: the log keeps them
+                self._log.error("displaced version not dead-lettered", **_letter_fields(letter))
+            await self._halt_before(batch.fetched, letters)
+        letters += displaced
+        await self._retrying(
+            lambda: self._send_dead_letters(letters),
+            "sending dead letters",
+            generation,
+            sink_failure=False,
+        )
+        for letter in letters:
+            self._log.warning("dead-lettered", **_letter_fields(letter))
+            self._metrics.dead_letters.labels(sink, letter.stage).inc()
+        await self._commit_batch(batch)
+
+    def _letters(
+        self,
+        batch: _Batch,
+        result: WriteResult,
+        rejected: Sequence[tuple[SinkRecord, PermanentSinkError]],
+    ) -> tuple[list[DeadLetter], list[DeadLetter]]:
+        """The batch's dead letters, and the stored versions it replaced: those are
+        reported, never a reason to halt (the version at fault was written long ago, and
+        the batch's own is written now)."""
+        decoded, deduped = batch.decoded, batch.deduped
+        by_offset: dict[tuple[str, int, int], ConsumerRecord[bytes, bytes]] = {}
 
         def original(r: SinkRecord) -> ConsumerRecord[bytes, bytes]:
+            if not by_offset:  # only for a batch that has letters
+                by_offset.update(((x.topic, x.partition, x.offset), x) for x in batch.records)
             return by_offset[(r.topic, r.partition, r.offset)]
 
         letters = (
@@ -347,32 +373,16 @@ class SinkPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             ]
             + [DeadLetter.from_sink_error(original(r), error) for r, error in rejected]
         )
-        # Stored versions the batch replaced: reported, never a reason to halt (the
-        # version at fault was written long ago, and the batch's own is written now).
         displaced = [DeadLetter.displaced(d, self._options.topic) for d in result.displaced]
-        self._count(deduped, result, [r for r, _ in rejected])
-        if letters and not self._options.tolerate_errors:
-            for letter in displaced:  # the halt sends no letter: the log keeps them
-                self._log.error("displaced version not dead-lettered", **_letter_fields(letter))
-            await self._halt_before(fetched, letters)
-        letters += displaced
-        if letters:
-            await self._retrying(
-                lambda: self._send_dead_letters(letters),
-                "sending dead letters",
-                generation,
-                sink_failure=False,
-            )
-            for letter in letters:
-                self._log.warning("dead-lettered", **_letter_fields(letter))
-                self._metrics.dead_letters.labels(sink, letter.stage).inc()
-        await self._commit(_next_offsets(fetched))
-        self.lag.processed(fetched)
-        self.status.records_done += len(records)
+        return letters, displaced
 
     async def _settle(self, batch: _Batch, result: WriteResult) -> None:
         """Count and commit a batch written without dead letters (while the next is written)."""
         self._count(batch.deduped, result, ())
+        await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: _Batch) -> None:
+        """Commit past the whole batch, and account for it."""
         await self._commit(_next_offsets(batch.fetched))
         self.lag.processed(batch.fetched)
         self.status.records_done += len(batch.records)
